@@ -1,0 +1,46 @@
+# Front door of gwlb-quickstart: bootstraps .venv from requirements.txt, then generates, checks and publishes.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REGIONS := us-east-1,cn-north-1,cn-northwest-1
+
+.DEFAULT_GOAL := help
+.PHONY: help templates test lint format bench-appliance publish clean-venv
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+templates: $(STAMP) ## Generate output/<partition>/single-vpc/ for aws and aws-cn
+	$(PY) -m generator --partition both --architecture single-vpc --output output
+
+lint: $(STAMP) ## ruff, vermin (appliance on Python 3.9) and cfn-lint over output/
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
+	$(VENV)/bin/cfn-lint --regions $(REGIONS) --include-checks I -- 'output/**/*.yml'
+
+test: $(STAMP) ## Everything CI runs: ruff, vermin, then the whole pytest suite (cfn-lint included)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
+	$(PY) -m pytest
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench-appliance: $(STAMP) ## Appliance packets/s for 1 and 2 workers against a UDP echo ceiling (root)
+	$(PY) -m benchmarks.appliance
+
+publish: $(STAMP) ## Upload a template set: make publish BUCKET=b [PREFIX=p] [ARCH=single-vpc]
+	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<bucket name>"; exit 2; }
+	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) $(if $(ARCH),--architecture $(ARCH))
+
+clean-venv: ## Remove .venv
+	rm -rf $(VENV)
