@@ -1,0 +1,1 @@
+"""Generates the GWLB quickstart's CloudFormation templates from one validated topology model."""

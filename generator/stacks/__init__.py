@@ -1,0 +1,1 @@
+"""Stack builders: each renders one concern of the topology as a troposphere template."""

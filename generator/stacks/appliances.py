@@ -1,0 +1,130 @@
+"""Nested-Appliances: the inspection appliances, an Auto Scaling group from a launch template whose
+user data installs appliance/ from the template itself; the group completes once each is healthy."""
+
+from __future__ import annotations
+
+from troposphere import Base64, GetAtt, Ref, Sub, autoscaling, ec2
+from troposphere.policies import (
+    AutoScalingRollingUpdate,
+    CreationPolicy,
+    ResourceSignal,
+    UpdatePolicy,
+)
+
+from generator import naming, userdata
+from generator.model import Tier, Topology
+from generator.stacks.base import Nested, NestedBuilder
+from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
+from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.security import rule
+
+CONCERN = "Appliances"
+GROUP_ID = "ApplianceGroup"
+SIGNAL_TIMEOUT = "PT15M"
+
+
+def build(topology: Topology, catalogue: dict) -> Nested:
+    b = NestedBuilder(
+        CONCERN,
+        "GWLB quickstart: inspection appliances (our own Geneve appliance, installed with no "
+        "download) in an Auto Scaling group registered with the GENEVE target group.",
+        catalogue,
+    )
+    _add_security_group(b, topology)
+    _add_launch_template(b)
+    _add_group(b, topology)
+    return b.done()
+
+
+def _add_security_group(b: NestedBuilder, topology: Topology) -> None:
+    vpc = topology.vpcs[0]
+    gwlb_subnets = topology.tier(Tier.APPLIANCE)
+    ingress, egress = [], []
+    for subnet in gwlb_subnets:
+        cidr = b.master(naming.subnet_cidr_param(subnet))
+        where = naming.subnet_label(subnet)
+        # GWLB nodes sit in the appliance subnets and send and receive Geneve there only.
+        ingress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve from the GWLB node in {where}"))
+        egress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve back to the GWLB node in {where}"))
+    ingress.append(
+        rule("tcp", HEALTH_PORT, b.master(f"{vpc.name}Cidr"), "Health checks from the GWLB")
+    )
+    egress.append(rule("tcp", 443, "0.0.0.0/0", "HTTPS to Session Manager and CloudFormation"))
+    b.template.add_resource(
+        ec2.SecurityGroup(
+            "ApplianceSecurityGroup",
+            GroupDescription="GWLB appliances: Geneve and health checks from the GWLB only",
+            VpcId=b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id"),
+            SecurityGroupIngress=ingress,
+            SecurityGroupEgress=egress,
+            Tags=b.tags("appliance security group"),
+        )
+    )
+
+
+def _add_launch_template(b: NestedBuilder) -> None:
+    b.template.add_resource(
+        ec2.LaunchTemplate(
+            "ApplianceLaunchTemplate",
+            LaunchTemplateData=ec2.LaunchTemplateData(
+                ImageId=b.master("LinuxAmiId"),
+                InstanceType=b.master("ApplianceInstanceType"),
+                IamInstanceProfile=ec2.IamInstanceProfile(
+                    Name=b.output_of("SSMRole", "InstanceProfileName")
+                ),
+                SecurityGroupIds=[Ref("ApplianceSecurityGroup")],
+                MetadataOptions=imdsv2(),
+                BlockDeviceMappings=encrypted_root(LINUX_ROOT_DEVICE, launch_template=True),
+                UserData=Base64(Sub(userdata.appliance(GROUP_ID))),
+            ),
+        )
+    )
+
+
+def _add_group(b: NestedBuilder, topology: Topology) -> None:
+    count = str(topology.az_count * topology.appliances_per_az)
+    subnets = [
+        b.output_of("Network", f"{naming.subnet_id(s)}Id", "AWS::EC2::Subnet::Id")
+        for s in topology.tier(Tier.APPLIANCE)
+    ]
+    b.template.add_resource(
+        autoscaling.AutoScalingGroup(
+            GROUP_ID,
+            MinSize=count,
+            MaxSize=count,
+            DesiredCapacity=count,
+            VPCZoneIdentifier=subnets,
+            LaunchTemplate=autoscaling.LaunchTemplateSpecification(
+                LaunchTemplateId=Ref("ApplianceLaunchTemplate"),
+                Version=GetAtt("ApplianceLaunchTemplate", "LatestVersionNumber"),
+            ),
+            TargetGroupARNs=[b.output_of("GWLB", "ApplianceTargetGroupArn")],
+            # The GWLB's view of health replaces an appliance whose data plane has stopped.
+            HealthCheckType="ELB",
+            HealthCheckGracePeriod=300,
+            Tags=[
+                autoscaling.Tag("Name", b.name_value("appliance"), True),
+            ],
+            CreationPolicy=CreationPolicy(
+                ResourceSignal=ResourceSignal(Count=int(count), Timeout=SIGNAL_TIMEOUT)
+            ),
+            UpdatePolicy=UpdatePolicy(
+                AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+                    MinInstancesInService=str(max(int(count) - 1, 0)),
+                    MaxBatchSize="1",
+                    WaitOnResourceSignals=True,
+                    PauseTime=SIGNAL_TIMEOUT,
+                )
+            ),
+        )
+    )
+    b.output("ApplianceGroupName", Ref(GROUP_ID), "Auto Scaling group of the appliances.")
+    b.output(
+        "ApplianceListCommand",
+        Sub(
+            "aws ec2 describe-instances --region ${AWS::Region} --filters "
+            f"Name=tag:aws:autoscaling:groupName,Values=${{{GROUP_ID}}} "
+            "--query 'Reservations[].Instances[].[InstanceId,PrivateIpAddress]' --output text"
+        ),
+        "Lists the appliances' instance ids and private IPs.",
+    )

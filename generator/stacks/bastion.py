@@ -1,0 +1,73 @@
+"""Nested-Bastion: a Windows Server bastion with an Elastic IP, RDP from one block only."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Sub, ec2
+
+from generator import naming
+from generator.model import Tier, Topology
+from generator.stacks.base import Nested, NestedBuilder
+from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.security import rule
+
+CONCERN = "Bastion"
+RDP = 3389
+
+
+def build(topology: Topology, catalogue: dict) -> Nested:
+    b = NestedBuilder(
+        CONCERN, "GWLB quickstart: Windows bastion with an Elastic IP and RDP.", catalogue
+    )
+    subnet = topology.subnet(Tier.PUBLIC, 0)
+    egress = [rule("tcp", 443, "0.0.0.0/0", "HTTPS out for Session Manager and updates")]
+    egress += [
+        rule(
+            "tcp",
+            80,
+            b.master(naming.subnet_cidr_param(s)),
+            f"HTTP to the web server in {naming.subnet_label(s)}, through the GWLB",
+        )
+        for s in topology.tier(Tier.APPLICATION)
+    ]
+    b.template.add_resource(
+        ec2.SecurityGroup(
+            "BastionSecurityGroup",
+            GroupDescription="Bastion: RDP from the allowed block only",
+            VpcId=b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id"),
+            SecurityGroupIngress=[
+                rule("tcp", RDP, b.master("BastionAllowedCidr"), "RDP from the allowed block")
+            ],
+            SecurityGroupEgress=egress,
+            Tags=b.tags("bastion security group"),
+        )
+    )
+    b.template.add_resource(
+        ec2.Instance(
+            "Bastion",
+            ImageId=b.master("WindowsAmiId"),
+            InstanceType=b.master("BastionInstanceType"),
+            KeyName=b.master("KeyPairName"),
+            SubnetId=b.output_of(
+                "Network", f"{naming.subnet_id(subnet)}Id", "AWS::EC2::Subnet::Id"
+            ),
+            SecurityGroupIds=[Ref("BastionSecurityGroup")],
+            IamInstanceProfile=b.output_of("SSMRole", "InstanceProfileName"),
+            MetadataOptions=imdsv2(),
+            BlockDeviceMappings=encrypted_root(WINDOWS_ROOT_DEVICE),
+            Tags=b.tags("bastion"),
+        )
+    )
+    b.template.add_resource(
+        ec2.EIP(
+            "BastionEip", Domain="vpc", InstanceId=Ref("Bastion"), Tags=b.tags("bastion address")
+        )
+    )
+    b.output("BastionPublicIp", Ref("BastionEip"), "Connect with RDP to this address.")
+    b.output("BastionInstanceId", Ref("Bastion"), "Instance id of the bastion.")
+    b.output("BastionPrivateIp", GetAtt("Bastion", "PrivateIp"), "Private IP of the bastion.")
+    b.output(
+        "BastionSessionCommand",
+        Sub("aws ssm start-session --region ${AWS::Region} --target ${Bastion}"),
+        "Opens a Session Manager session on the bastion.",
+    )
+    return b.done()

@@ -1,0 +1,135 @@
+"""The master's parameter catalogue: types, defaults, validation, console groups and labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator import naming
+from generator.model import Topology
+
+CIDR_PATTERN = (
+    r"^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}"
+    r"([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])/([0-9]|[1-2][0-9]|3[0-2])$"
+)
+CIDR_CONSTRAINT = "an IPv4 CIDR block such as 10.0.0.0/16 (x.x.x.x/0-32)"
+
+LINUX_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+WINDOWS_AMI = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
+
+NETWORK_GROUP = "Network"
+ACCESS_GROUP = "Access"
+INSTANCE_GROUP = "Instances"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str
+    label: str
+    group: str
+    description: str
+    default: str | None = None
+    cidr: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def kwargs(self, with_default: bool) -> dict:
+        """troposphere Parameter keyword arguments; nested copies never carry defaults."""
+        out = {"Type": self.type, "Description": self.description, **self.extra}
+        if self.cidr:
+            out["AllowedPattern"] = CIDR_PATTERN
+            out["ConstraintDescription"] = f"must be {CIDR_CONSTRAINT}"
+        if with_default and self.default is not None:
+            out["Default"] = self.default
+        return out
+
+
+def catalogue(topology: Topology) -> dict[str, ParamSpec]:
+    """Every master parameter, in console order."""
+    specs = [
+        ParamSpec(
+            "KeyPairName",
+            "AWS::EC2::KeyPair::KeyName",
+            "Key pair",
+            ACCESS_GROUP,
+            "Existing EC2 key pair, used to decrypt the bastion's Windows password.",
+        ),
+        ParamSpec(
+            "BastionAllowedCidr",
+            "String",
+            "RDP allowed from",
+            ACCESS_GROUP,
+            "The only IPv4 block allowed to reach the bastion over RDP (3389), e.g. your /32.",
+            cidr=True,
+        ),
+    ]
+    for vpc in topology.vpcs:
+        specs.append(
+            ParamSpec(
+                f"{vpc.name}Cidr",
+                "String",
+                f"{vpc.name} CIDR",
+                NETWORK_GROUP,
+                f"IPv4 block of {vpc.name}; every subnet below must lie inside it.",
+                default=vpc.cidr,
+                cidr=True,
+            )
+        )
+    for subnet in sorted(topology.subnets, key=lambda s: (s.tier.value, s.az)):
+        label = naming.subnet_label(subnet)
+        specs.append(
+            ParamSpec(
+                naming.subnet_cidr_param(subnet),
+                "String",
+                f"{label[0].upper()}{label[1:]} CIDR",
+                NETWORK_GROUP,
+                f"IPv4 block of the {label} (AZ {subnet.az + 1}).",
+                default=subnet.cidr,
+                cidr=True,
+            )
+        )
+    specs += [
+        ParamSpec(
+            "LinuxAmiId",
+            "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "Linux AMI",
+            INSTANCE_GROUP,
+            "Amazon Linux 2023 image for appliances and web servers (public SSM parameter).",
+            default=LINUX_AMI,
+        ),
+        ParamSpec(
+            "WindowsAmiId",
+            "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "Windows AMI",
+            INSTANCE_GROUP,
+            "Windows Server image for the bastion (public SSM parameter).",
+            default=WINDOWS_AMI,
+        ),
+        ParamSpec(
+            "ApplianceInstanceType",
+            "String",
+            "Appliance instance type",
+            INSTANCE_GROUP,
+            "Instance type of the inspection appliances.",
+            default="t3.small",
+            extra={"AllowedPattern": r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"},
+        ),
+        ParamSpec(
+            "WebInstanceType",
+            "String",
+            "Web server instance type",
+            INSTANCE_GROUP,
+            "Instance type of the web servers.",
+            default="t3.micro",
+            extra={"AllowedPattern": r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"},
+        ),
+        ParamSpec(
+            "BastionInstanceType",
+            "String",
+            "Bastion instance type",
+            INSTANCE_GROUP,
+            "Instance type of the Windows bastion.",
+            default="t3.medium",
+            extra={"AllowedPattern": r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"},
+        ),
+    ]
+    return {spec.name: spec for spec in specs}

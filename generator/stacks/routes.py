@@ -1,0 +1,67 @@
+"""Renders model routes as AWS::EC2::Route resources; one table maps target kinds to properties."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from troposphere import Ref, ec2
+
+from generator import naming
+from generator.model import Route, RouteTable, TargetKind
+
+ROUTE_PROPERTY = {
+    TargetKind.INTERNET_GATEWAY: "GatewayId",
+    TargetKind.NAT_GATEWAY: "NatGatewayId",
+    TargetKind.GWLB_ENDPOINT: "VpcEndpointId",
+}
+TARGET_WORD = {
+    TargetKind.INTERNET_GATEWAY: "Igw",
+    TargetKind.NAT_GATEWAY: "Nat",
+    TargetKind.GWLB_ENDPOINT: "Gwlbe",
+}
+
+
+def destination_word(route: Route) -> str:
+    if route.destination_subnet is not None:
+        return naming.subnet_id(route.destination_subnet)
+    return "Internet" if route.destination == "0.0.0.0/0" else route.destination
+
+
+def target_word(route: Route) -> str:
+    az = "" if route.target.az is None else str(route.target.az + 1)
+    return f"{TARGET_WORD[route.target.kind]}{az}"
+
+
+def add_routes(
+    template,
+    table: RouteTable,
+    table_ref,
+    kinds: set[TargetKind],
+    target_ref: Callable[[Route], object],
+    destination_ref: Callable[[Route], object],
+    depends_on: dict[TargetKind, str] | None = None,
+) -> None:
+    """Add the table's routes whose target kind is in `kinds`."""
+    for route in table.routes:
+        if route.target.kind not in kinds:
+            continue
+        logical = naming.route_id(table.subnet, target_word(route), destination_word(route))
+        extra = {}
+        if depends_on and route.target.kind in depends_on:
+            extra["DependsOn"] = depends_on[route.target.kind]
+        template.add_resource(
+            ec2.Route(
+                logical,
+                RouteTableId=table_ref,
+                DestinationCidrBlock=destination_ref(route),
+                **{ROUTE_PROPERTY[route.target.kind]: target_ref(route)},
+                **extra,
+            )
+        )
+
+
+def cidr_ref(route: Route):
+    """A subnet-exact destination follows that subnet's CIDR parameter; others are literal."""
+    if route.destination_subnet is not None:
+        return Ref(naming.subnet_cidr_param(route.destination_subnet))
+    return route.destination

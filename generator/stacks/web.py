@@ -1,0 +1,159 @@
+"""Nested-Web: one web server per AZ behind an internet-facing ALB, the deployment's only ingress.
+Each server signals through the inspection path, so CREATE_COMPLETE means traffic flows."""
+
+from __future__ import annotations
+
+from troposphere import Base64, GetAtt, Ref, Sub, ec2
+from troposphere import elasticloadbalancingv2 as elb
+from troposphere.policies import CreationPolicy, ResourceSignal
+
+from generator import naming, userdata
+from generator.model import Tier, Topology
+from generator.stacks.base import Nested, NestedBuilder
+from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.security import rule
+
+CONCERN = "Web"
+HTTP = 80
+
+
+def build(topology: Topology, catalogue: dict) -> Nested:
+    b = NestedBuilder(
+        CONCERN,
+        "GWLB quickstart: web servers answering 'web server N' behind an internet-facing ALB.",
+        catalogue,
+    )
+    vpc_id = b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id")
+    _add_security_groups(b, topology, vpc_id)
+    _add_servers(b, topology)
+    _add_load_balancer(b, topology, vpc_id)
+    # The servers' signals cross the GWLB endpoints and appliances, so those must be in place.
+    return b.done(after=("InspectionRoutes", "Appliances"))
+
+
+def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
+    public = topology.tier(Tier.PUBLIC)
+    apps = topology.tier(Tier.APPLICATION)
+    b.template.add_resource(
+        ec2.SecurityGroup(
+            "AlbSecurityGroup",
+            GroupDescription="ALB: HTTP from the internet, HTTP to the web servers",
+            VpcId=vpc_id,
+            SecurityGroupIngress=[rule("tcp", HTTP, "0.0.0.0/0", "HTTP from the internet")],
+            SecurityGroupEgress=[
+                rule(
+                    "tcp",
+                    HTTP,
+                    b.master(naming.subnet_cidr_param(s)),
+                    f"HTTP to the web server in {naming.subnet_label(s)}",
+                )
+                for s in apps
+            ],
+            Tags=b.tags("ALB security group"),
+        )
+    )
+    # Sources are the public subnets' blocks, where the ALB nodes live: a security group
+    # reference would not match, since these packets arrive from a GWLB endpoint.
+    b.template.add_resource(
+        ec2.SecurityGroup(
+            "WebSecurityGroup",
+            GroupDescription="Web servers: HTTP from the ALB subnets only",
+            VpcId=vpc_id,
+            SecurityGroupIngress=[
+                rule(
+                    "tcp",
+                    HTTP,
+                    b.master(naming.subnet_cidr_param(s)),
+                    f"HTTP from the ALB node in {naming.subnet_label(s)}",
+                )
+                for s in public
+            ],
+            SecurityGroupEgress=[
+                rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals")
+            ],
+            Tags=b.tags("web server security group"),
+        )
+    )
+
+
+def _add_servers(b: NestedBuilder, topology: Topology) -> None:
+    profile = b.output_of("SSMRole", "InstanceProfileName")
+    for subnet in topology.tier(Tier.APPLICATION):
+        logical = naming.web_server_id(subnet.az)
+        number = subnet.az + 1
+        b.template.add_resource(
+            ec2.Instance(
+                logical,
+                ImageId=b.master("LinuxAmiId"),
+                InstanceType=b.master("WebInstanceType"),
+                SubnetId=b.output_of(
+                    "Network", f"{naming.subnet_id(subnet)}Id", "AWS::EC2::Subnet::Id"
+                ),
+                SecurityGroupIds=[Ref("WebSecurityGroup")],
+                IamInstanceProfile=profile,
+                MetadataOptions=imdsv2(),
+                BlockDeviceMappings=encrypted_root(LINUX_ROOT_DEVICE),
+                UserData=Base64(Sub(userdata.web_server(number, logical))),
+                Tags=b.tags(f"web server {number}"),
+                CreationPolicy=CreationPolicy(
+                    ResourceSignal=ResourceSignal(Count=1, Timeout="PT20M")
+                ),
+            )
+        )
+        b.output(f"{logical}Id", Ref(logical), f"Instance id of web server {number}.")
+        b.output(
+            f"{logical}PrivateIp",
+            GetAtt(logical, "PrivateIp"),
+            f"Private IP of web server {number}.",
+        )
+        b.output(
+            f"{logical}SessionCommand",
+            Sub(f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}}"),
+            f"Opens a Session Manager shell on web server {number}.",
+        )
+
+
+def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
+    t = b.template
+    t.add_resource(
+        elb.LoadBalancer(
+            "ApplicationLoadBalancer",
+            Type="application",
+            Scheme="internet-facing",
+            Subnets=[
+                b.output_of("Network", f"{naming.subnet_id(s)}Id", "AWS::EC2::Subnet::Id")
+                for s in topology.tier(Tier.PUBLIC)
+            ],
+            SecurityGroups=[Ref("AlbSecurityGroup")],
+            Tags=b.tags("ALB"),
+        )
+    )
+    t.add_resource(
+        elb.TargetGroup(
+            "WebTargetGroup",
+            Protocol="HTTP",
+            Port=HTTP,
+            VpcId=vpc_id,
+            TargetType="instance",
+            HealthCheckPath="/",
+            Targets=[
+                elb.TargetDescription(Id=Ref(naming.web_server_id(s.az)), Port=HTTP)
+                for s in topology.tier(Tier.APPLICATION)
+            ],
+            Tags=b.tags("web target group"),
+        )
+    )
+    t.add_resource(
+        elb.Listener(
+            "HttpListener",
+            LoadBalancerArn=Ref("ApplicationLoadBalancer"),
+            Port=HTTP,
+            Protocol="HTTP",
+            DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref("WebTargetGroup"))],
+        )
+    )
+    b.output(
+        "AlbUrl",
+        Sub("http://${ApplicationLoadBalancer.DNSName}/"),
+        "Open this: each reload answers 'web server N' through the GWLB.",
+    )

@@ -1,0 +1,46 @@
+"""Renders instance user data from the jinja2 templates beside this file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from generator import bundle
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+
+
+def appliance(logical_id: str) -> str:
+    """cloud-config that installs and starts the appliance, then signals `logical_id` once healthy.
+
+    The result is a Fn::Sub body: ${AWS::Region} and ${AWS::StackName} are left for CloudFormation.
+    """
+    signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/health", tries=60)
+    paths = {
+        "archive": bundle.ARCHIVE_PATH,
+        "unit": bundle.UNIT_PATH,
+        "policy": bundle.POLICY_PATH,
+        "root": bundle.INSTALL_ROOT,
+    }
+    return _ENV.get_template("appliance.yaml.j2").render(
+        bundle=bundle.build(), paths=paths, signal=signal
+    )
+
+
+def web_server(number: int, logical_id: str) -> str:
+    """cloud-config of web server `number`: a static page served by python3, then a signal sent
+    along the inspected path (GWLB endpoint, appliance, NAT), which proves that path works."""
+    signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/", tries=24)
+    return _ENV.get_template("web_server.yaml.j2").render(number=number, signal=signal)
+
+
+def _signal(logical_id: str, check: str, tries: int) -> str:
+    return _ENV.get_template("signal.sh.j2").render(logical_id=logical_id, check=check, tries=tries)
