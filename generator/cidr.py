@@ -36,7 +36,8 @@ def allocate(
     """Return the first `count` /prefix blocks of `parent`, in address order, that avoid `taken`."""
     if not parent.prefixlen <= prefix <= MAX_PREFIX:
         raise CidrError(
-            f"subnet prefix /{prefix} must be between the VPC's /{parent.prefixlen} and /{MAX_PREFIX}"
+            f"subnet prefix /{prefix} must lie between the VPC's /{parent.prefixlen} "
+            f"and /{MAX_PREFIX}"
         )
     blocked = list(taken)
     found: list[ipaddress.IPv4Network] = []

@@ -1,4 +1,4 @@
-"""The topology model: plain, validated data (VPCs, subnets, route tables, routes). No troposphere."""
+"""The topology model: plain data (VPCs, subnets, route tables, routes), no troposphere."""
 
 from __future__ import annotations
 

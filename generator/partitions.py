@@ -1,5 +1,5 @@
-"""Values that really differ between the aws and aws-cn partitions; everything else uses pseudo
-parameters (AWS::Partition, AWS::URLSuffix) so one template body serves every region of a partition."""
+"""Values that really differ between the aws and aws-cn partitions. Everything else uses pseudo
+parameters (AWS::Partition, AWS::URLSuffix), so one template serves every region of a partition."""
 
 from __future__ import annotations
 

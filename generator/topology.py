@@ -1,4 +1,4 @@
-"""Turns options into a topology: requested subnets, allocated CIDRs, then routes per tier and AZ."""
+"""Options to topology: requested subnets, allocated CIDRs, then routes per tier and AZ."""
 
 from __future__ import annotations
 

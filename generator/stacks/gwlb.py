@@ -1,4 +1,4 @@
-"""Nested-GWLB: the Gateway Load Balancer, its GENEVE target group, endpoint service and endpoints."""
+"""Nested-GWLB: the Gateway Load Balancer, GENEVE target group, endpoint service, endpoints."""
 
 from __future__ import annotations
 
