@@ -73,7 +73,7 @@ def _from_client_error(error: ClientError, bucket: str, action: str) -> PublishE
     if code in _DENIED:
         return AccessDenied(
             f"access denied to s3://{bucket} while trying to {action}: the credentials need "
-            "s3:GetBucketLocation, s3:GetObject and s3:PutObject on it"
+            "s3:GetBucketLocation, s3:ListBucket, s3:GetObject and s3:PutObject on it"
         )
     if code in _BAD_CREDENTIALS:
         return CredentialsError(
