@@ -1,0 +1,23 @@
+"""Fixtures of the generator tests: fresh generations in temporary directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+
+
+@pytest.fixture(scope="session")
+def fresh(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fresh")
+    assert main(["--output", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def three_az(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("three-az")
+    assert main(["--output", str(out), "--az-count", "3", "--partition", "aws-cn"]) == 0
+    return out / "aws-cn" / "single-vpc"

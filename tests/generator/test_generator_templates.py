@@ -1,0 +1,231 @@
+"""Properties of the rendered templates: cfn-lint clean in all three regions, no partition
+literals, nested inputs without defaults, security settings, readiness and parallel creation."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gen_helpers import COMMITTED, REPO, SETS, load_set, resources
+
+ALL_FILES = sorted(COMMITTED.rglob("*.yml"))
+
+
+def test_cfn_lint_finds_nothing_in_any_region():
+    # .cfnlintrc sets the regions (us-east-1, cn-north-1, cn-northwest-1), informational rules,
+    # and the one ignored check with its reason.
+    assert ALL_FILES, "output/ is empty: run make templates"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--", *map(str, ALL_FILES)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfnlintrc_covers_the_three_regions_and_informational_rules():
+    text = (REPO / ".cfnlintrc").read_text()
+    for region in ("us-east-1", "cn-north-1", "cn-northwest-1"):
+        assert f"- {region}" in text
+    assert "include_checks:\n  - I" in text
+
+
+REGION = re.compile(r"\b(us|eu|ap|sa|ca|me|af|il|mx|cn)-(north|south|east|west|central)\w*-\d\b")
+AZ = re.compile(r"\b(us|eu|ap|sa|ca|me|af|il|mx|cn)-[a-z]+-\d[a-z]\b")
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(COMMITTED)))
+def test_no_partition_region_or_az_literals(path):
+    text = path.read_text()
+    for literal in ("arn:aws:", "arn:aws-cn:", "amazonaws.com"):
+        assert literal not in text
+    assert not REGION.search(text), REGION.search(text)
+    assert not AZ.search(text), AZ.search(text)
+
+
+def test_the_literal_scan_would_see_a_literal():
+    assert REGION.search("arn:${AWS::Partition}:s3:::x-cn-northwest-1")
+    assert AZ.search("AvailabilityZone: us-east-1a")
+
+
+@pytest.mark.parametrize(
+    ("partition", "prefix"), [("aws", "com.amazonaws.vpce."), ("aws-cn", "cn.com.amazonaws.vpce.")]
+)
+def test_endpoint_service_name_per_partition(partition, prefix):
+    body = load_set(COMMITTED / partition / "single-vpc")["Nested-GWLB.yml"]
+    endpoints = resources(body, "AWS::EC2::VPCEndpoint")
+    assert len(endpoints) == 2
+    for ep in endpoints.values():
+        assert ep["Properties"]["VpcEndpointType"] == "GatewayLoadBalancer"
+        name = ep["Properties"]["ServiceName"]["Fn::Sub"]
+        assert name == prefix + "${AWS::Region}.${EndpointService}"
+
+
+def test_the_partitions_differ_only_in_the_endpoint_service_prefix():
+    aws = (COMMITTED / "aws" / "single-vpc" / "Nested-GWLB.yml").read_text()
+    cn = (COMMITTED / "aws-cn" / "single-vpc" / "Nested-GWLB.yml").read_text()
+    assert cn.replace("cn.com.amazonaws.vpce", "com.amazonaws.vpce") == aws
+
+
+@pytest.mark.parametrize(("partition", "architecture"), SETS)
+def test_parameters(partition, architecture):
+    templates = load_set(COMMITTED / partition / architecture)
+    master = templates["CN-GWLB.yml"]
+    params = master["Parameters"]
+    for required in ("KeyPairName", "BastionAllowedCidr"):
+        assert "Default" not in params[required]
+    assert set(params) - {"KeyPairName", "BastionAllowedCidr"} <= {
+        k for k, p in params.items() if "Default" in p
+    }
+    cidr_params = [k for k in params if k.endswith("Cidr")]
+    assert len(cidr_params) == 1 + 8 + 1  # VPC, 4 tiers x 2 AZs, bastion source
+    for name in cidr_params:
+        pattern = re.compile(params[name]["AllowedPattern"])
+        assert pattern.match("10.0.0.0/16") and not pattern.match("10.0.0/16")
+        assert not pattern.match("10.0.0.0/33") and not pattern.match("256.0.0.0/8")
+    interface = master["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = {p for g in interface["ParameterGroups"] for p in g["Parameters"]}
+    assert grouped == set(params)
+    assert set(interface["ParameterLabels"]) == set(params)
+    # Nested templates never carry defaults, so the master's values always win.
+    for name, body in templates.items():
+        for pname, p in body.get("Parameters", {}).items():
+            if name != "CN-GWLB.yml":
+                assert "Default" not in p, (name, pname)
+    # Every CIDR is handed down to each nested stack that declares it.
+    for stack in resources(master, "AWS::CloudFormation::Stack").values():
+        nested = templates[stack["Properties"]["TemplateURL"]]
+        passed = stack["Properties"]["Parameters"]
+        assert set(passed) == set(nested.get("Parameters", {}))
+        for pname in passed:
+            if pname.endswith("Cidr"):
+                assert passed[pname] == {"Ref": pname}
+
+
+def test_every_output_is_described_and_the_master_gives_what_users_need():
+    templates = load_set(COMMITTED / "aws" / "single-vpc")
+    for body in templates.values():
+        for name, out in body.get("Outputs", {}).items():
+            assert out.get("Description"), name
+    outputs = templates["CN-GWLB.yml"]["Outputs"]
+    for name in (
+        "AlbUrl",
+        "BastionPublicIp",
+        "BastionInstanceId",
+        "WebServer1Id",
+        "WebServer2PrivateIp",
+        "WebServer1SessionCommand",
+        "BastionSessionCommand",
+        "ApplianceListCommand",
+    ):
+        assert name in outputs
+
+
+def test_nested_stacks_wait_only_where_data_or_readiness_flows():
+    master = load_set(COMMITTED / "aws" / "single-vpc")["CN-GWLB.yml"]
+    stacks = resources(master, "AWS::CloudFormation::Stack")
+    needs = {}
+    for name, stack in stacks.items():
+        refs = {
+            v["Fn::GetAtt"][0]
+            for v in stack["Properties"]["Parameters"].values()
+            if isinstance(v, dict) and "Fn::GetAtt" in v
+        }
+        needs[name] = refs | set(stack.get("DependsOn", []))
+    assert needs["SSMRoleStack"] == set() and needs["NetworkStack"] == set()
+    assert needs["GWLBStack"] == {"NetworkStack"}
+    assert needs["InspectionRoutesStack"] == {"NetworkStack", "GWLBStack"}
+    assert needs["AppliancesStack"] == {"NetworkStack", "GWLBStack", "SSMRoleStack"}
+    assert needs["BastionStack"] == {"NetworkStack", "SSMRoleStack"}
+    assert needs["WebStack"] == {
+        "NetworkStack",
+        "SSMRoleStack",
+        "InspectionRoutesStack",
+        "AppliancesStack",
+    }
+
+
+def _instances(templates):
+    out = {}
+    for body in templates.values():
+        for logical, res in body["Resources"].items():
+            if res["Type"] == "AWS::EC2::Instance":
+                out[logical] = res["Properties"]
+            elif res["Type"] == "AWS::EC2::LaunchTemplate":
+                out[logical] = res["Properties"]["LaunchTemplateData"]
+    return out
+
+
+def test_every_instance_requires_imdsv2_encrypts_ebs_and_has_the_ssm_profile():
+    templates = load_set(COMMITTED / "aws-cn" / "single-vpc")
+    instances = _instances(templates)
+    assert set(instances) == {"ApplianceLaunchTemplate", "WebServer1", "WebServer2", "Bastion"}
+    for name, props in instances.items():
+        assert props["MetadataOptions"]["HttpTokens"] == "required", name
+        assert all(m["Ebs"]["Encrypted"] is True for m in props["BlockDeviceMappings"]), name
+        assert props["IamInstanceProfile"] in (
+            {"Ref": "InstanceProfileName"},
+            {"Name": {"Ref": "InstanceProfileName"}},
+        )
+    role = templates["Nested-SSMRole.yml"]["Resources"]["InstanceRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+    ]
+
+
+def _rules(body, group):
+    props = body["Resources"][group]["Properties"]
+    simplify = lambda r: (r["IpProtocol"], r["FromPort"], r["ToPort"], str(r["CidrIp"]))  # noqa: E731
+    for rule in props["SecurityGroupIngress"] + props["SecurityGroupEgress"]:
+        assert rule["Description"]
+    return (
+        sorted(map(simplify, props["SecurityGroupIngress"])),
+        sorted(map(simplify, props["SecurityGroupEgress"])),
+    )
+
+
+def test_security_groups_are_minimal():
+    templates = load_set(COMMITTED / "aws" / "single-vpc")
+    ref = lambda name: str({"Ref": name})  # noqa: E731
+    ingress, _ = _rules(templates["Nested-Appliances.yml"], "ApplianceSecurityGroup")
+    assert ingress == sorted(
+        [
+            ("udp", 6081, 6081, ref("ApplianceSubnet1Cidr")),
+            ("udp", 6081, 6081, ref("ApplianceSubnet2Cidr")),
+            ("tcp", 80, 80, ref("VpcCidr")),
+        ]
+    )
+    ingress, _ = _rules(templates["Nested-Web.yml"], "WebSecurityGroup")
+    assert ingress == sorted(
+        [("tcp", 80, 80, ref("PublicSubnet1Cidr")), ("tcp", 80, 80, ref("PublicSubnet2Cidr"))]
+    )
+    ingress, _ = _rules(templates["Nested-Bastion.yml"], "BastionSecurityGroup")
+    assert ingress == [("tcp", 3389, 3389, ref("BastionAllowedCidr"))]
+
+
+def test_gwlb_target_group_checks_the_appliance_health_endpoint():
+    body = load_set(COMMITTED / "aws" / "single-vpc")["Nested-GWLB.yml"]
+    (tg,) = resources(body, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    p = tg["Properties"]
+    assert (p["Protocol"], p["Port"]) == ("GENEVE", 6081)
+    assert (p["HealthCheckProtocol"], p["HealthCheckPort"], p["HealthCheckPath"]) == (
+        "HTTP",
+        "80",
+        "/health",
+    )
+    (lb,) = resources(body, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    attrs = {a["Key"]: a["Value"] for a in lb["Properties"]["LoadBalancerAttributes"]}
+    assert attrs["load_balancing.cross_zone.enabled"] == "true"
+
+
+def test_readiness_signals_gate_creation():
+    templates = load_set(COMMITTED / "aws" / "single-vpc")
+    group = templates["Nested-Appliances.yml"]["Resources"]["ApplianceGroup"]
+    assert group["CreationPolicy"]["ResourceSignal"]["Count"] == 2
+    assert group["Properties"]["HealthCheckType"] == "ELB"
+    for n in (1, 2):
+        web = templates["Nested-Web.yml"]["Resources"][f"WebServer{n}"]
+        assert web["CreationPolicy"]["ResourceSignal"]["Count"] == 1

@@ -1,0 +1,117 @@
+"""User data: under EC2's 16 KB, installs the appliance from the template itself, downloads
+nothing, serves 'web server N', and signals the right resource."""
+
+import ast
+import base64
+import gzip
+import io
+import re
+import tarfile
+
+import pytest
+from gen_helpers import COMMITTED, REPO, SETS, load_set
+
+from generator import bundle
+
+LIMIT = 16 * 1024
+# The longest values Fn::Sub may put in: a 128-character stack name and a long region name.
+LONGEST = {"AWS::StackName": "s" * 128, "AWS::Region": "ap-southeast-7", "AWS::URLSuffix": "x" * 20}
+
+
+def _user_data(templates):
+    found = {}
+    for body in templates.values():
+        for logical, res in body["Resources"].items():
+            props = res.get("Properties", {})
+            props = props.get("LaunchTemplateData", props)
+            if "UserData" in props:
+                found[logical] = props["UserData"]["Fn::Base64"]["Fn::Sub"]
+    return found
+
+
+def _substitute(text):
+    return re.sub(r"\$\{([^}]+)\}", lambda m: LONGEST[m.group(1)], text)
+
+
+@pytest.mark.parametrize(("partition", "architecture"), SETS)
+def test_user_data_fits_ec2s_limit_with_room_to_spare(partition, architecture):
+    data = _user_data(load_set(COMMITTED / partition / architecture))
+    assert set(data) == {"ApplianceLaunchTemplate", "WebServer1", "WebServer2"}
+    for logical, text in data.items():
+        size = len(_substitute(text).encode())
+        assert size < LIMIT - 2048, f"{logical}: {size} bytes"
+
+
+def _appliance_user_data():
+    return _user_data(load_set(COMMITTED / "aws" / "single-vpc"))["ApplianceLaunchTemplate"]
+
+
+def _archive_members():
+    text = _appliance_user_data()
+    match = re.search(r"encoding: gz\+b64\n\s+content: (\S+)", text)
+    raw = gzip.decompress(base64.b64decode(match.group(1)))
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
+
+
+def test_the_archive_holds_every_appliance_module_with_the_same_code():
+    members = _archive_members()
+    modules = sorted((REPO / "appliance").glob("*.py"))
+    assert sorted(members) == [f"appliance/{m.name}" for m in modules]
+    for module in modules:
+        original = ast.parse(module.read_text())
+        shipped = ast.parse(members[f"appliance/{module.name}"])
+
+        # Same statements once docstrings are gone (comments never reach the AST).
+        def code(tree):
+            return [
+                ast.dump(node)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.stmt)
+                and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            ]
+
+        assert code(shipped) == code(original), module.name
+
+
+def test_unit_and_policy_are_installed_where_the_unit_expects_them():
+    text = _appliance_user_data()
+    unit = (REPO / "appliance" / "install" / "gwlb-appliance.service").read_text()
+    for line in unit.splitlines():
+        if line.strip():
+            assert line in text
+    assert f"path: {bundle.UNIT_PATH}" in text and f"path: {bundle.POLICY_PATH}" in text
+    assert f"[tar, -xf, {bundle.ARCHIVE_PATH}, -C, {bundle.INSTALL_ROOT}]" in text
+    assert "[systemctl, enable, --now, gwlb-appliance.service]" in text
+    assert "Restart=always" in unit
+    assert "/etc/gwlb-appliance/policy.json" in unit
+
+
+@pytest.mark.parametrize(("partition", "architecture"), SETS)
+def test_nothing_is_downloaded_at_boot(partition, architecture):
+    for logical, text in _user_data(load_set(COMMITTED / partition / architecture)).items():
+        urls = re.findall(r"https?://[^\s'\"]+", text)
+        hosts = {re.match(r"https?://([^/:]+)", u).group(1) for u in urls}
+        assert hosts <= {"127.0.0.1", "169.254.169.254"}, (logical, hosts)
+        for word in ("github", "pip install", "pypi", "git clone", "dnf install", "yum install"):
+            assert word not in text.lower(), (logical, word)
+
+
+def test_web_servers_answer_their_number_and_signal_themselves():
+    data = _user_data(load_set(COMMITTED / "aws-cn" / "single-vpc"))
+    for n in (1, 2):
+        text = data[f"WebServer{n}"]
+        assert f"      web server {n}\n" in text
+        assert f"--logical-resource-id WebServer{n} " in text
+        assert "--stack-name ${AWS::StackName}" in text and "--region ${AWS::Region}" in text
+    assert "--logical-resource-id ApplianceGroup " in data["ApplianceLaunchTemplate"]
+    assert "http://127.0.0.1/health" in data["ApplianceLaunchTemplate"]
+
+
+def test_strip_source_keeps_behaviour_and_drops_prose():
+    source = '"""Module doc."""\n# comment\ndef f(x):\n    """Doc."""\n    return x * 2  # why\n'
+    stripped = bundle.strip_source(source)
+    assert "doc" not in stripped.lower() and "#" not in stripped
+    scope = {}
+    exec(compile(stripped, "m", "exec"), scope)
+    assert scope["f"](21) == 42
