@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -444,3 +447,28 @@ def test_dry_run_uses_the_configured_region(monkeypatch, fixture_output, run_pub
         client_factory=refuse_any_client,
     )  # fmt: skip
     assert code == 0 and "https://qs-plan.s3.cn-northwest-1.amazonaws.com.cn/" in out
+
+
+def test_unknown_profile_exits_2(fixture_output, run_publish) -> None:
+    code, _, err = run_publish(
+        "--bucket", "qs-plan", "--profile", "nobody", "--output", str(fixture_output),
+        client_factory=refuse_any_client,
+    )  # fmt: skip
+    assert code == 2 and "profile 'nobody' not found" in one_error_line(err)
+
+
+def test_script_runs_from_any_directory(tmp_path, fixture_output) -> None:
+    script = Path(publish.__file__).resolve()
+    env = dict(os.environ)
+    ok = subprocess.run(
+        [sys.executable, str(script), "--bucket", "qs-plan", "--region", "us-east-1",
+         "--dry-run", "--output", str(fixture_output)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "https://qs-plan.s3.us-east-1.amazonaws.com/single-vpc/CN-GWLB.yml" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, str(script), "--bucket", "Bad", "--dry-run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.startswith("error: invalid bucket name 'Bad'")
