@@ -106,12 +106,13 @@ def publish(
                 "to know where to create it"
             ) from None
         region = request.region
+        plan = plan_for(region)  # a bad template set stops the run before a bucket is created
         s3.create_bucket(client, bucket, region)
         progress(f"Created bucket s3://{bucket} in {region}")
     else:
         progress(f"Bucket s3://{bucket} is in {region} (partition {partition_of(region)})")
+        plan = plan_for(region)
 
-    plan = plan_for(region)
     if region != client_region:
         # Requests are signed for the bucket's region; a China bucket also needs the China endpoint.
         client = client_for(region)

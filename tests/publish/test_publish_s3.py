@@ -472,3 +472,17 @@ def test_script_runs_from_any_directory(tmp_path, fixture_output) -> None:
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.startswith("error: invalid bucket name 'Bad'")
+
+
+def test_create_bucket_creates_nothing_when_the_set_is_missing(
+    tmp_path, make_set, s3_admin, moto_url, run_publish
+) -> None:
+    root = tmp_path / "only-aws"
+    make_set(root, "aws")
+    code, _, err = run_publish(
+        "--bucket", "qs-not-created-1", "--region", "cn-north-1", "--create-bucket",
+        "--endpoint-url", moto_url, "--output", str(root),
+    )  # fmt: skip
+    assert code == 2 and "make templates" in one_error_line(err)
+    with pytest.raises(ClientError):
+        s3_admin("cn-north-1").head_bucket(Bucket="qs-not-created-1")
