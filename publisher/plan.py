@@ -144,9 +144,10 @@ def describe(plan: Plan) -> list[str]:
         f"Bucket: s3://{plan.bucket} in {plan.region}",
         "Objects, in upload order (all private):",
     ]
+    width = max(len(upload.source) for upload in plan.uploads)
     for upload in plan.uploads:
-        lines.append(f"  {upload.source:<24} -> {upload.key}")
-        lines.append(f"  {'':<24}    {upload.url}")
+        lines.append(f"  {upload.source:<{width}} -> {upload.key}")
+        lines.append(f"  {'':<{width}}    {upload.url}")
     lines += launch_lines(plan)
     return lines
 
