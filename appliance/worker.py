@@ -66,13 +66,16 @@ def run(index: int, cfg: Any, policy: Policy, shared: Any, beats: Any) -> None:
     c = h.counters
     c[:] = shared[base : base + _N]  # a restarted worker continues its predecessor's totals
     c[ACTIVE] = 0
-    recvmsg, handle, reply, port = sock.recvmsg, h.handle, sender.reply, cfg.geneve_port
+    recv, handle, reply, port = sock.recvmsg_into, h.handle, sender.reply, cfg.geneve_port
     local_address, monotonic = receiver.local_address, time.monotonic
-    size, anc = receiver.RECV_SIZE, receiver.ANC_SIZE
+    # One preallocated buffer: recvmsg(65535) would allocate and shrink 64 KiB per packet.
+    buf = bytearray(receiver.RECV_SIZE)
+    bufs, view, anc = [buf], memoryview(buf), receiver.ANC_SIZE
     next_tick = 0.0
     while True:
         try:
-            data, ancdata, _, peer = recvmsg(size, anc)
+            n, ancdata, _, peer = recv(bufs, anc)
+            data = bytes(view[:n])
         except (BlockingIOError, InterruptedError):
             data = None
         now = monotonic()
