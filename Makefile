@@ -38,9 +38,10 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench-appliance: $(STAMP) ## Appliance packets/s for 1 and 2 workers against a UDP echo ceiling (root)
 	$(PY) -m benchmarks.appliance
 
-publish: $(STAMP) ## Upload a template set: make publish BUCKET=b [PREFIX=p] [ARCH=single-vpc]
+publish: $(STAMP) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a] [REGION=r] [ARGS=...]
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<bucket name>"; exit 2; }
-	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) $(if $(ARCH),--architecture $(ARCH))
+	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) \
+	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) $(ARGS)
 
 clean-venv: ## Remove .venv
 	rm -rf $(VENV)

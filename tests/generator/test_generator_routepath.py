@@ -70,12 +70,19 @@ def _drop_routes(templates, keep):
 
 def test_the_replaced_quickstarts_routes_fail():
     """Without the exact-subnet routes between public and application subnets (the original
-    design), ALB and bastion traffic bypasses the GWLB; the verifier must say so."""
+    design), ALB and bastion traffic bypasses the GWLB and egress replies come back around it;
+    the verifier must say so."""
     templates = load_set(COMMITTED / "aws-cn" / "single-vpc")
     original = _drop_routes(templates, lambda table, cidr: cidr == "0.0.0.0/0")
     found = routepath.problems(deployed.network(original))
-    assert len(found) == 6  # 4 ALB node/web server pairs + 2 bastion flows
-    assert all("endpoint out ['none'], back ['none']" in p for p in found)
+    assert len(found) == 8
+    egress = [p for p in found if "-> internet" in p]
+    assert egress == [
+        "WebServer1 -> internet: endpoint out ['GwlbEndpoint1'], back ['none']",
+        "WebServer2 -> internet: endpoint out ['GwlbEndpoint2'], back ['none']",
+    ]
+    others = [p for p in found if p not in egress]
+    assert all(p.endswith("endpoint out ['none'], back ['none']") for p in others)
 
 
 def test_replies_through_the_own_az_endpoint_are_caught_as_asymmetric():
