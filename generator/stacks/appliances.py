@@ -54,7 +54,7 @@ def _add_security_group(b: NestedBuilder, topology: Topology) -> None:
         ec2.SecurityGroup(
             "ApplianceSecurityGroup",
             GroupDescription="GWLB appliances: Geneve and health checks from the GWLB only",
-            VpcId=b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id"),
+            VpcId=b.vpc_input(),
             SecurityGroupIngress=ingress,
             SecurityGroupEgress=egress,
             Tags=b.tags("appliance security group"),
@@ -83,10 +83,7 @@ def _add_launch_template(b: NestedBuilder) -> None:
 
 def _add_group(b: NestedBuilder, topology: Topology) -> None:
     count = str(topology.az_count * topology.appliances_per_az)
-    subnets = [
-        b.output_of("Network", f"{naming.subnet_id(s)}Id", "AWS::EC2::Subnet::Id")
-        for s in topology.tier(Tier.APPLIANCE)
-    ]
+    subnets = [b.subnet_input(s) for s in topology.tier(Tier.APPLIANCE)]
     b.template.add_resource(
         autoscaling.AutoScalingGroup(
             GROUP_ID,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from troposphere import Output, Parameter, Ref, Sub, Tag, Tags, Template
 
+from generator import naming
+from generator.model import Subnet
 from generator.stacks.parameters import ParamSpec
 
 
@@ -72,6 +74,13 @@ class NestedBuilder:
         return self._declare(
             output, FromStack(concern, output), Type=type_, Description=description
         )
+
+    def subnet_input(self, subnet: Subnet) -> Ref:
+        """A subnet's ID, taken from the Network stack."""
+        return self.output_of("Network", f"{naming.subnet_id(subnet)}Id", "AWS::EC2::Subnet::Id")
+
+    def vpc_input(self) -> Ref:
+        return self.output_of("Network", "VpcId", "AWS::EC2::VPC::Id")
 
     def output(self, name: str, value, description: str) -> None:
         self.template.add_output(Output(name, Value=value, Description=description))

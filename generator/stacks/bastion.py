@@ -33,7 +33,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
         ec2.SecurityGroup(
             "BastionSecurityGroup",
             GroupDescription="Bastion: RDP from the allowed block only",
-            VpcId=b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id"),
+            VpcId=b.vpc_input(),
             SecurityGroupIngress=[
                 rule("tcp", RDP, b.master("BastionAllowedCidr"), "RDP from the allowed block")
             ],
@@ -47,9 +47,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
             ImageId=b.master("WindowsAmiId"),
             InstanceType=b.master("BastionInstanceType"),
             KeyName=b.master("KeyPairName"),
-            SubnetId=b.output_of(
-                "Network", f"{naming.subnet_id(subnet)}Id", "AWS::EC2::Subnet::Id"
-            ),
+            SubnetId=b.subnet_input(subnet),
             SecurityGroupIds=[Ref("BastionSecurityGroup")],
             IamInstanceProfile=b.output_of("SSMRole", "InstanceProfileName"),
             MetadataOptions=imdsv2(),

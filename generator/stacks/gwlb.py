@@ -23,7 +23,7 @@ def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
         "on the appliance's own endpoint, endpoint service and one GWLB endpoint per AZ.",
         catalogue,
     )
-    vpc_id = b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id")
+    vpc_id = b.vpc_input()
     _add_load_balancer(b, topology, vpc_id)
     _add_endpoints(b, topology, partition, vpc_id)
     return b.done()
@@ -31,10 +31,7 @@ def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
 
 def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
     t = b.template
-    subnets = [
-        b.output_of("Network", f"{naming.subnet_id(s)}Id", "AWS::EC2::Subnet::Id")
-        for s in topology.tier(Tier.APPLIANCE)
-    ]
+    subnets = [b.subnet_input(s) for s in topology.tier(Tier.APPLIANCE)]
     t.add_resource(
         elb.LoadBalancer(
             "GatewayLoadBalancer",
@@ -96,9 +93,7 @@ def _add_endpoints(b: NestedBuilder, topology: Topology, partition: Partition, v
                 VpcEndpointType="GatewayLoadBalancer",
                 ServiceName=service_name,
                 VpcId=vpc_id,
-                SubnetIds=[
-                    b.output_of("Network", f"{naming.subnet_id(subnet)}Id", "AWS::EC2::Subnet::Id")
-                ],
+                SubnetIds=[b.subnet_input(subnet)],
             )
         )
         b.output(f"{logical}Id", Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}.")

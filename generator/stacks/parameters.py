@@ -67,14 +67,14 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
             ParamSpec(
                 f"{vpc.name}Cidr",
                 "String",
-                f"{vpc.name} CIDR",
+                "VPC CIDR" if vpc.name == "Vpc" else f"{vpc.name} CIDR",
                 NETWORK_GROUP,
                 f"IPv4 block of {vpc.name}; every subnet below must lie inside it.",
                 default=vpc.cidr,
                 cidr=True,
             )
         )
-    for subnet in sorted(topology.subnets, key=lambda s: (s.tier.value, s.az)):
+    for subnet in topology.subnets:  # planned order: tier by tier, AZ by AZ
         label = naming.subnet_label(subnet)
         specs.append(
             ParamSpec(

@@ -23,7 +23,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
         "GWLB quickstart: web servers answering 'web server N' behind an internet-facing ALB.",
         catalogue,
     )
-    vpc_id = b.output_of("Network", "VpcId", "AWS::EC2::VPC::Id")
+    vpc_id = b.vpc_input()
     _add_security_groups(b, topology, vpc_id)
     _add_servers(b, topology)
     _add_load_balancer(b, topology, vpc_id)
@@ -86,9 +86,7 @@ def _add_servers(b: NestedBuilder, topology: Topology) -> None:
                 logical,
                 ImageId=b.master("LinuxAmiId"),
                 InstanceType=b.master("WebInstanceType"),
-                SubnetId=b.output_of(
-                    "Network", f"{naming.subnet_id(subnet)}Id", "AWS::EC2::Subnet::Id"
-                ),
+                SubnetId=b.subnet_input(subnet),
                 SecurityGroupIds=[Ref("WebSecurityGroup")],
                 IamInstanceProfile=profile,
                 MetadataOptions=imdsv2(),
@@ -120,10 +118,7 @@ def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             "ApplicationLoadBalancer",
             Type="application",
             Scheme="internet-facing",
-            Subnets=[
-                b.output_of("Network", f"{naming.subnet_id(s)}Id", "AWS::EC2::Subnet::Id")
-                for s in topology.tier(Tier.PUBLIC)
-            ],
+            Subnets=[b.subnet_input(s) for s in topology.tier(Tier.PUBLIC)],
             SecurityGroups=[Ref("AlbSecurityGroup")],
             Tags=b.tags("ALB"),
         )
