@@ -1,3 +1,1 @@
-"""GWLB Geneve inspection appliance: stdlib-only, runs as `python3 -m appliance`."""
-
-__version__ = "1.0.0"
+"""GWLB Geneve inspection appliance: Python 3.9 standard library only; `python3 -m appliance`."""

@@ -1,50 +1,112 @@
-"""Command line: parse flags, validate the policy, start and supervise workers, serve health."""
-# ruff: noqa: UP045  -- runs on Python 3.9, where X | None fails when annotations are evaluated
+"""Command line and supervisor: parse flags, check the policy, start and watch the workers, and
+serve /health and /metrics from a thread of this process, apart from the data plane.
+"""
 
 import argparse
 import multiprocessing
 import os
-import signal
 import sys
+import threading
 import time
-from typing import Optional
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from signal import SIGINT, SIGTERM, signal
 
-from . import __version__, health, worker
-from .handler import COUNTERS
-from .policy import Policy, PolicyError, load
+from . import worker
+from .packet import REASONS
+from .policy import PolicyError, from_dict, load
+from .worker import COUNTERS
 
 RESTART_DELAY = 1.0  # keeps /health at 503 long enough to be seen, and throttles crash loops
-HUNG_AFTER = 10.0  # a live worker whose loop stopped turning this long is killed and restarted
+HUNG_AFTER = 10.0  # a live worker whose loop has not turned for this long is killed
+STALE = 3.0  # /health fails when a worker's loop has not turned for this long
 
 
-def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python3 -m appliance",
-        description="GWLB Geneve inspection appliance (see docs/appliance.md).",
-    )
-    p.add_argument("--geneve-port", type=int, default=6081, help="UDP port for Geneve (6081)")
-    p.add_argument("--health-port", type=int, default=80, help="HTTP port for /health, /metrics")
-    p.add_argument("--health-address", default="0.0.0.0", help="HTTP bind address (0.0.0.0)")
-    p.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="worker processes (CPU count)"
-    )
-    p.add_argument("--policy", help="JSON policy file (default: allow everything)")
-    p.add_argument("--flow-log", default="-", help="flow log file, or - for stdout (-)")
-    p.add_argument(
-        "--flow-table-size", type=int, default=65536, help="flows kept per worker (65536)"
-    )
-    p.add_argument("--check-policy", action="store_true", help="validate --policy and exit")
-    p.add_argument("--version", action="version", version=__version__)
+class State:
+    """Worker liveness (kept by the supervisor) plus the workers' shared counters and beats."""
+
+    def __init__(self, workers, shared, beats):
+        self.workers, self.shared, self.beats = workers, shared, beats
+        self.alive = [False] * workers
+        self.restarts = 0
+
+    def healthy(self):
+        now = time.monotonic()
+        return all(self.alive) and all(now - b < STALE for b in self.beats)
+
+    def metrics(self):
+        """Prometheus text format, summed over the workers."""
+        s, n = self.shared[:], len(COUNTERS)
+        t = {name: int(sum(s[i::n])) for i, name in enumerate(COUNTERS)}
+        dropped = {"malformed": sum(t[r] for r in REASONS)}
+        dropped.update((k, t[k]) for k in ("policy", "error", "send_error"))
+        out = []
+        for name, kind, value in (
+            ("packets_received_total", "counter", t["received"]),
+            ("packets_returned_total", "counter", t["returned"]),
+            ("packets_dropped_total", "counter", dropped),
+            ("malformed_total", "counter", {r: t[r] for r in REASONS}),
+            ("flows_active", "gauge", t["active"]),
+            ("flows_created_total", "counter", t["created"]),
+            ("flows_evicted_total", "counter", t["evicted"]),
+            ("flows_expired_total", "counter", t["expired"]),
+            ("workers", "gauge", self.workers),
+            ("workers_alive", "gauge", sum(self.alive)),
+            ("worker_restarts_total", "counter", self.restarts),
+            ("healthy", "gauge", int(self.healthy())),
+        ):
+            name = "gwlb_appliance_" + name
+            out.append(f"# TYPE {name} {kind}\n")
+            if isinstance(value, dict):
+                out += (f'{name}{{reason="{k}"}} {v}\n' for k, v in value.items())
+            else:
+                out.append(f"{name} {value}\n")
+        return "".join(out)
+
+
+class Health(BaseHTTPRequestHandler):
+    timeout = 5  # a slow or half-open client costs one thread for 5 s, never the data path
+    state: State
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        path = self.path.split("?")[0]
+        if path == "/metrics":
+            code, body = 200, self.state.metrics()
+        elif path == "/health":
+            code, body = (200, "ok\n") if self.state.healthy() else (503, "unhealthy\n")
+        else:
+            code, body = 404, "not found\n"
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python3 -m appliance", description="GWLB Geneve appliance")
+    add = p.add_argument
+    add("--geneve-port", type=int, default=6081, help="UDP port for Geneve (6081)")
+    add("--health-port", type=int, default=80, help="HTTP port of /health, /metrics (80)")
+    add("--health-address", default="0.0.0.0", help="HTTP address (all)")
+    add("--workers", type=int, default=os.cpu_count() or 1, help="processes (CPU count)")
+    add("--policy", help="JSON policy file (default: allow all)")
+    add("--flow-log", default="-", help="flow log file, or - for stdout (-)")
+    add("--flow-table-size", type=int, default=65536, help="flows per worker (65536)")
+    add("--check-policy", action="store_true", help="check --policy and exit")
     args = p.parse_args(argv)
     if args.workers < 1 or args.flow_table_size < 1:
         p.error("--workers and --flow-table-size must be at least 1")
     return args
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv=None):
     args = parse_args(argv)
     try:
-        policy = load(args.policy) if args.policy else Policy([])
+        policy = load(args.policy) if args.policy else from_dict({})
     except PolicyError as e:
         print(f"gwlb-appliance: policy error: {e}", file=sys.stderr)
         return 2
@@ -53,29 +115,25 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     n = args.workers
     ctx = multiprocessing.get_context("fork")
-    shared = ctx.RawArray("d", n * len(COUNTERS))
-    beats = ctx.RawArray("d", n)
-    state = health.State(n, shared, beats)
+    shared, beats = ctx.RawArray("d", n * len(COUNTERS)), ctx.RawArray("d", n)
+    state = State(n, shared, beats)
     try:
-        server = health.serve(state, args.health_address, args.health_port)
-    except OSError as e:
-        print(
-            f"gwlb-appliance: cannot serve health on port {args.health_port}: {e}", file=sys.stderr
+        server = ThreadingHTTPServer(
+            (args.health_address, args.health_port), type("H", (Health,), {"state": state})
         )
+    except OSError as e:
+        print(f"gwlb-appliance: health port {args.health_port}: {e}", file=sys.stderr)
         return 1
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    procs: list = [None] * n
+    for sig in (SIGTERM, SIGINT):
+        signal(sig, lambda *_: stop.append(1))
+    procs = [None] * n
     dead_since = [0.0] * n
 
-    def start(i: int) -> None:
-        procs[i] = ctx.Process(
-            target=worker.run,
-            args=(i, args, policy, shared, beats),
-            name=f"worker-{i}",
-            daemon=True,
-        )
+    def start(i):
+        procs[i] = ctx.Process(target=worker.run, args=(i, args, policy, shared, beats))
+        procs[i].daemon = True
         procs[i].start()
         state.alive[i] = True
 
@@ -88,11 +146,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 if proc.is_alive():
                     if beats[i] and now - beats[i] > HUNG_AFTER:
                         proc.kill()
-                    continue
-                if state.alive[i]:
-                    state.alive[i] = False
-                    beats[i] = 0.0
-                    dead_since[i] = now
+                elif state.alive[i]:
+                    state.alive[i], beats[i], dead_since[i] = False, 0.0, now
                     proc.join(0)
                     print(f"gwlb-appliance: worker {i} exited ({proc.exitcode})", file=sys.stderr)
                 elif now - dead_since[i] >= RESTART_DELAY:
@@ -101,11 +156,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             time.sleep(0.1)
     finally:
         for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
+            proc.terminate()
         for proc in procs:
             proc.join(2)
-            if proc.is_alive():
-                proc.kill()
+            proc.kill()
         server.shutdown()
     return 0

@@ -1,41 +1,49 @@
-"""Policy: ordered JSON allow/drop rules, validated at start-up; first match wins."""
-# ruff: noqa: UP045  -- runs on Python 3.9, where X | None fails when annotations are evaluated
+"""Policy: ordered allow/drop rules from JSON, validated at start-up; the first match wins.
+
+See docs/appliance.md for the file format. Every error names what is wrong; errors inside a
+rule are prefixed with its number and name, e.g. "rule 2 ('web'): dst: '10.0.0.0/33' is not
+a CIDR".
+"""
 
 import ipaddress
 import json
-from typing import Any, NamedTuple, Optional
 
 ACTIONS = ("allow", "drop")
 DIRECTIONS = ("any", "inbound", "outbound", "internal", "external")
 PROTOCOLS = {"any": None, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
-_PORT_PROTOS = (6, 17, 132)
-DEFAULT_INTERNAL = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
-_RULE_KEYS = {"name", "action", "direction", "protocol", "src", "dst", "dst_ports"}
-_TOP_KEYS = {"default", "internal_cidrs", "rules"}
-
-Net = tuple[int, int, int]  # ip version, network as int, mask as int
+RULE_KEYS = {"name", "action", "direction", "protocol", "src", "dst", "dst_ports"}
+# RFC 1918, shared address space (RFC 6598) and IPv6 unique local addresses.
+INTERNAL = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
 
 
 class PolicyError(ValueError):
     pass
 
 
-class Rule(NamedTuple):
-    name: str
-    action: str
-    direction: str
-    proto: Optional[int]
-    src: Optional[list[Net]]
-    dst: Optional[list[Net]]
-    ports: Optional[list[tuple[int, int]]]
+def _keys(doc, allowed):
+    extra = sorted(set(doc) - allowed)
+    if extra:
+        raise PolicyError("unknown key(s) " + ", ".join(extra))
 
 
-def _nets(value: Any, what: str) -> list[Net]:
+def _pick(doc, key, options, default, also=""):
+    value = doc.get(key, default)
+    if value not in options:
+        raise PolicyError(f"{key} must be {'/'.join(options)}{also}, got {value!r}")
+    return value
+
+
+def _items(value, what):
     items = value if isinstance(value, list) else [value]
     if not items:
         raise PolicyError(f"{what}: empty list")
+    return items
+
+
+def _nets(value, what):
+    """CIDRs as (ip version, network as int, mask as int), fast to match against int addresses."""
     out = []
-    for item in items:
+    for item in _items(value, what):
         try:
             net = ipaddress.ip_network(item, strict=False)
         except (ValueError, TypeError):
@@ -44,104 +52,78 @@ def _nets(value: Any, what: str) -> list[Net]:
     return out
 
 
-def _ports(value: Any) -> list[tuple[int, int]]:
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        lo = hi = item
-        if isinstance(item, str) and "-" in item:
-            lo, _, hi = item.partition("-")
-        try:
-            lo, hi = int(lo), int(hi)
-        except (ValueError, TypeError):
-            raise PolicyError(f"dst_ports: {item!r} is not a port or 'lo-hi'") from None
-        if isinstance(item, bool) or not 0 <= lo <= hi <= 65535:
-            raise PolicyError(f"dst_ports: {item!r} is out of range 0-65535")
-        out.append((lo, hi))
-    if not out:
-        raise PolicyError("dst_ports: empty list")
-    return out
+def _ports(item):
+    """A port (80 or "80") or a range "lo-hi" as (lo, hi)."""
+    lo, _, hi = item.partition("-") if isinstance(item, str) else (item, 0, item)
+    try:
+        lo, hi = int(lo), int(hi or lo)
+        ok = not isinstance(item, bool) and 0 <= lo <= hi <= 65535
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise PolicyError(f"dst_ports: {item!r} is not a port 0-65535 or a range 'lo-hi'")
+    return lo, hi
 
 
-def _rule(raw: Any, index: int) -> Rule:
+def _rule(raw, index):
+    """(name, action, direction, proto or None, src nets, dst nets, port ranges); None = any."""
     if not isinstance(raw, dict):
         raise PolicyError("must be an object")
-    extra = set(raw) - _RULE_KEYS
-    if extra:
-        raise PolicyError(f"unknown key(s) {', '.join(sorted(extra))}")
+    _keys(raw, RULE_KEYS)
     name = raw.get("name", f"rule{index}")
     if not isinstance(name, str):
         raise PolicyError("name must be a string")
-    action = raw.get("action")
-    if action not in ACTIONS:
-        raise PolicyError(f"action must be one of {'/'.join(ACTIONS)}, got {action!r}")
-    direction = raw.get("direction", "any")
-    if direction not in DIRECTIONS:
-        raise PolicyError(f"direction must be one of {'/'.join(DIRECTIONS)}, got {direction!r}")
     proto = raw.get("protocol", "any")
-    if isinstance(proto, int) and not isinstance(proto, bool) and 0 <= proto <= 255:
-        pnum: Optional[int] = proto
-    elif proto in PROTOCOLS:
-        pnum = PROTOCOLS[proto]
-    else:
-        raise PolicyError(f"protocol must be {'/'.join(PROTOCOLS)} or 0-255, got {proto!r}")
+    if not (type(proto) is int and 0 <= proto <= 255):
+        proto = PROTOCOLS[_pick(raw, "protocol", tuple(PROTOCOLS), "any", " or 0-255")]
     ports = None
     if "dst_ports" in raw:
-        if pnum not in _PORT_PROTOS:
+        if proto not in (6, 17, 132):
             raise PolicyError("dst_ports needs protocol tcp, udp or 132 (sctp)")
-        ports = _ports(raw["dst_ports"])
-    src = _nets(raw["src"], "src") if "src" in raw else None
-    dst = _nets(raw["dst"], "dst") if "dst" in raw else None
-    return Rule(name, action, direction, pnum, src, dst, ports)
+        ports = [_ports(item) for item in _items(raw["dst_ports"], "dst_ports")]
+    return (
+        name,
+        _pick(raw, "action", ACTIONS, None),
+        _pick(raw, "direction", DIRECTIONS, "any"),
+        proto,
+        _nets(raw["src"], "src") if "src" in raw else None,
+        _nets(raw["dst"], "dst") if "dst" in raw else None,
+        ports,
+    )
 
 
-def _in(nets: list[Net], version: int, addr: int) -> bool:
+def _in(nets, version, addr):
     return any(v == version and addr & mask == net for v, net, mask in nets)
 
 
 class Policy:
-    """Decides a verdict for the first packet of a flow; compiled once, used per new flow."""
+    """Judges the first packet of a flow; rules are compiled by from_dict."""
 
-    def __init__(self, rules: list[Rule], default: str = "allow", internal=DEFAULT_INTERNAL):
-        self.rules = rules
-        self.default = default
-        self.internal = _nets(list(internal), "internal_cidrs")
+    def __init__(self, rules, default, internal):
+        self.rules, self.default, self.internal = rules, default, internal
 
-    def direction(self, version: int, src: int, dst: int) -> str:
-        s, d = _in(self.internal, version, src), _in(self.internal, version, dst)
-        return ("internal" if d else "outbound") if s else ("inbound" if d else "external")
-
-    def decide(
-        self, version: int, proto: int, src: bytes, dst: bytes, dport: int
-    ) -> tuple[str, str, str]:
-        """Return (action, rule name or 'default', direction)."""
+    def decide(self, version, proto, src, dst, dport):
+        """(action, rule name or 'default', direction); src and dst are packed addresses."""
         s, d = int.from_bytes(src, "big"), int.from_bytes(dst, "big")
-        direction = self.direction(version, s, d)
-        for r in self.rules:
-            if r.direction != "any" and r.direction != direction:
-                continue
-            if r.proto is not None and r.proto != proto:
-                continue
-            if r.src is not None and not _in(r.src, version, s):
-                continue
-            if r.dst is not None and not _in(r.dst, version, d):
-                continue
-            if r.ports is not None and not any(lo <= dport <= hi for lo, hi in r.ports):
-                continue
-            return r.action, r.name, direction
+        si, di = _in(self.internal, version, s), _in(self.internal, version, d)
+        direction = ("internal" if di else "outbound") if si else ("inbound" if di else "external")
+        for name, action, rdir, rproto, rsrc, rdst, ports in self.rules:
+            if (
+                (rdir == "any" or rdir == direction)
+                and (rproto is None or rproto == proto)
+                and (rsrc is None or _in(rsrc, version, s))
+                and (rdst is None or _in(rdst, version, d))
+                and (ports is None or any(lo <= dport <= hi for lo, hi in ports))
+            ):
+                return action, name, direction
         return self.default, "default", direction
 
 
-def from_dict(doc: Any) -> Policy:
-    """Compile a policy document; PolicyError's message names the bad rule."""
+def from_dict(doc):
+    """Compile a policy document; raises PolicyError."""
     if not isinstance(doc, dict):
         raise PolicyError("policy must be a JSON object")
-    extra = set(doc) - _TOP_KEYS
-    if extra:
-        raise PolicyError(f"unknown top-level key(s) {', '.join(sorted(extra))}")
-    default = doc.get("default", "allow")
-    if default not in ACTIONS:
-        raise PolicyError(f"default must be allow or drop, got {default!r}")
+    _keys(doc, {"default", "internal_cidrs", "rules"})
     raw_rules = doc.get("rules", [])
     if not isinstance(raw_rules, list):
         raise PolicyError("rules must be a list")
@@ -151,15 +133,13 @@ def from_dict(doc: Any) -> Policy:
             rules.append(_rule(raw, i))
         except PolicyError as e:
             name = raw.get("name") if isinstance(raw, dict) else None
-            label = f"rule {i}" + (f" ({name!r})" if isinstance(name, str) else "")
+            label = f"rule {i} ({name!r})" if isinstance(name, str) else f"rule {i}"
             raise PolicyError(f"{label}: {e}") from None
-    internal = doc.get("internal_cidrs", list(DEFAULT_INTERNAL))
-    if not isinstance(internal, list):
-        raise PolicyError("internal_cidrs must be a list of CIDRs")
-    return Policy(rules, default, internal)
+    default = _pick(doc, "default", ACTIONS, "allow")
+    return Policy(rules, default, _nets(doc.get("internal_cidrs", INTERNAL), "internal_cidrs"))
 
 
-def load(path: str) -> Policy:
+def load(path):
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)

@@ -1,18 +1,32 @@
 """Returned packets/s of the appliance (1 and 2 workers) against a plain Python UDP echo ceiling.
 
 Run as root: `python -m benchmarks.appliance`. Traffic stays inside two private namespaces.
+
+Every path is measured the same way: one load generator blasts pre-built Geneve packets for a
+fixed time, and a counter on the GWLB side counts what comes back to its port 6081 (until 0.5 s
+after the generator stops). Two numbers per path:
+
+* returned pkt/s: what the GWLB side received, divided by the sending time;
+* server CPU us/pkt: user+system CPU time of the echo or of the appliance's workers, divided by
+  the packets returned. This is the fair cost figure on a small machine, where the load
+  generator and the server compete for the same cores.
+
+With two or more CPUs, the echo and the 1-worker appliance are pinned to the last CPU and the
+generator and counter to the others, so the server has a core to itself; the 2-worker run is
+not pinned (its workers share the machine with the generator).
 """
 
 import argparse
 import multiprocessing
+import os
 import subprocess
 import sys
 import time
 
 from scapy.all import IP, TCP, raw
 
-from appliance import geneve
 from benchmarks import netns
+from benchmarks.geneve import aws_options, build
 
 ECHO = """
 import socket, sys
@@ -26,18 +40,27 @@ while True:
     n, _ = recvfrom_into(buf)
     sendto(buf[:n], back)
 """
+CPUS = sorted(os.sched_getaffinity(0))
+SERVER_CPU = {CPUS[-1]} if len(CPUS) > 1 else None
+CLIENT_CPUS = set(CPUS[:-1]) if len(CPUS) > 1 else None
 
 
-def _blast(socks, packets, dest, until, limit):
-    n, i, k = 0, 0, len(socks)
-    while n < limit and time.monotonic() < until:
+def _pin(cpus) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+def _blast(socks, packets, dest, until):
+    _pin(CLIENT_CPUS)
+    i, k = 0, len(socks)
+    while time.monotonic() < until:
         for _ in range(64):
             socks[i].sendto(packets[i], dest)
             i = (i + 1) % k
-        n += 64
 
 
 def _count(sock, total, stop):
+    _pin(CLIENT_CPUS)
     buf = bytearray(65535)
     sock.settimeout(0.2)
     recv, n = sock.recv_into, 0
@@ -51,20 +74,32 @@ def _count(sock, total, stop):
     total.value = n
 
 
-def measure(h, duration: float, flows: int = 16) -> float:
-    """Blast pre-built Geneve packets for `duration` s; return packets/s that came back."""
+def cpu_seconds(pids) -> tuple:
+    """(user, system) CPU seconds of the processes."""
+    user = system = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
+
+
+def measure(h, duration: float, server_pids, flows: int = 16, size: int = 200) -> tuple:
+    """Blast for `duration` s; return returned packets/s and the server's user and system CPU
+    microseconds per returned packet."""
     ctx = multiprocessing.get_context("fork")
     rx = h.udp(h.gw_ns, 6081)
     socks = [h.udp(h.gw_ns) for _ in range(flows)]
-    opts = geneve.aws_options(0x0123456789ABCDEF, 0x1122334455667788, 0xCAFEF00D)
+    opts = aws_options(0x0123456789ABCDEF, 0x1122334455667788, 0xCAFEF00D)
     packets = [
-        geneve.build(
+        build(
             raw(
                 IP(src="10.1.0.5", dst="198.18.0.9")
                 / TCP(sport=20000 + i, dport=443)
-                / (b"x" * 200)
+                / (b"x" * size)
             ),
-            geneve.PROTO_IPV4,
+            0x0800,
             opts,
         )
         for i in range(flows)
@@ -72,24 +107,27 @@ def measure(h, duration: float, flows: int = 16) -> float:
     total, stop = ctx.Value("q", 0), ctx.Event()
     counter = ctx.Process(target=_count, args=(rx, total, stop))
     counter.start()
+    cpu0 = cpu_seconds(server_pids)
     start = time.monotonic()
-    gen = ctx.Process(
-        target=_blast, args=(socks, packets, (h.app_ip, 6081), start + duration, 5_000_000)
-    )
+    gen = ctx.Process(target=_blast, args=(socks, packets, (h.app_ip, 6081), start + duration))
     gen.start()
     gen.join(duration + 10)
     elapsed = time.monotonic() - start
     time.sleep(0.5)  # let in-flight replies land
+    user, system = (b - a for a, b in zip(cpu0, cpu_seconds(server_pids), strict=True))
     stop.set()
     counter.join(5)
     for s in socks + [rx]:
         s.close()
-    return total.value / elapsed
+    n = total.value
+    per = 1e6 / n if n else float("inf")
+    return n / elapsed, user * per, system * per
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (5)")
+    p.add_argument("--size", type=int, default=200, help="inner TCP payload bytes (200)")
     args = p.parse_args(argv)
     why = netns.unavailable()
     if why:
@@ -97,28 +135,38 @@ def main(argv=None) -> int:
         return 1
     h = netns.Harness("b").up()
     results = {}
+    pin = {"preexec_fn": lambda: _pin(SERVER_CPU)}
     try:
-        echo = h.popen(h.app_ns, [sys.executable, "-c", ECHO, h.gw_ip])
+        echo = h.popen(h.app_ns, [sys.executable, "-c", ECHO, h.gw_ip], **pin)
         time.sleep(0.5)
         try:
-            results["python udp echo (ceiling)"] = measure(h, args.duration)
+            results["python udp echo (ceiling)"] = measure(
+                h, args.duration, [echo.pid], size=args.size
+            )
         finally:
             netns.stop(echo)
         for workers in (1, 2):
+            kw = pin if workers == 1 else {}
             proc = h.start_appliance(
-                "--workers", str(workers), "--flow-log", "-", stdout=subprocess.DEVNULL
+                "--workers", str(workers), "--flow-log", "-", stdout=subprocess.DEVNULL, **kw
             )
             try:
-                results[f"appliance, {workers} worker(s)"] = measure(h, args.duration)
+                pids = netns.children(proc.pid)
+                results[f"appliance, {workers} worker(s)"] = measure(
+                    h, args.duration, pids, size=args.size
+                )
             finally:
                 netns.stop(proc)
     finally:
         h.down()
-    ceiling = results["python udp echo (ceiling)"]
-    one = results["appliance, 1 worker(s)"]
-    print(f"{'path':32} {'returned pkt/s':>15} {'x echo':>8} {'x 1 worker':>11}")
-    for name, pps in results.items():
-        print(f"{name:32} {pps:15,.0f} {pps / ceiling:8.2f} {pps / one:11.2f}")
+    ceiling = results["python udp echo (ceiling)"][0]
+    one = results["appliance, 1 worker(s)"][0]
+    print(f"cpus {CPUS}, server pinned to {SERVER_CPU}, {args.duration:g} s per path")
+    head = ("path", "returned pkt/s", "x echo", "x 1 worker", "CPU us/pkt (user+sys)")
+    print("{:28} {:>15} {:>7} {:>11} {:>22}".format(*head))
+    for name, (pps, user, system) in results.items():
+        cpu = f"{user + system:.1f} ({user:.1f}+{system:.1f})"
+        print(f"{name:28} {pps:15,.0f} {pps / ceiling:7.2f} {pps / one:11.2f} {cpu:>22}")
     return 0
 
 

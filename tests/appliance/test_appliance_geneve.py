@@ -1,4 +1,4 @@
-"""Geneve parser and builder, checked against scapy's independent Geneve layer."""
+"""Geneve parsing, checked against scapy's independent Geneve layer; our test builder too."""
 
 import struct
 
@@ -6,14 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance import geneve
-
-STATUSES = set(geneve.REASONS) | {geneve.OK}
+from appliance.packet import REASONS, geneve
+from benchmarks.geneve import aws_options, build
 
 
 def ours(inner_bytes, proto, extra=(), endpoint=0x0123456789ABCDEF):
-    opts = geneve.aws_options(endpoint, 0x1122334455667788, 0xCAFEF00D) + tuple(extra)
-    return geneve.build(inner_bytes, proto, opts)
+    return build(inner_bytes, proto, aws_options(endpoint, 0x1122334455667788, 0xCAFEF00D) + extra)
+
+
+def valid(result, data):
+    if isinstance(result, str):
+        return result in REASONS
+    return 8 <= result[0] <= len(data) and result[1] in (4, 6)
 
 
 @pytest.mark.parametrize("kind", ["v4_tcp", "v4_udp", "v4_icmp", "v6_tcp", "v6_icmp"])
@@ -21,85 +25,76 @@ def test_builder_matches_scapy(pk, kind):
     inner = pk.inner_packets()[kind]
     proto = 0x86DD if kind.startswith("v6") else 0x0800
     unknown = pk.GeneveOptions(classid=0xFFFF, type=0x80, data=b"ABCDEFGHIJKL")
-    assert ours(pk.raw(inner), proto, [(0xFFFF, 0x80, b"ABCDEFGHIJKL")]) == pk.geneve(
+    assert ours(pk.raw(inner), proto, ((0xFFFF, 0x80, b"ABCDEFGHIJKL"),)) == pk.geneve(
         inner, [unknown]
     )
 
 
-def test_parse_scapy_packet_reports_aws_options_and_keeps_unknown(pk):
+def test_parse_scapy_packet_reports_aws_options_and_skips_unknown(pk):
     inner = pk.inner_packets()["v6_udp"]
     unknown = pk.GeneveOptions(classid=0x0ABC, type=7, data=b"\x00" * 4)
-    buf = pk.geneve(inner, [unknown], vni=0x123456)
-    g = geneve.parse(buf)
-    assert g.status == geneve.OK
-    assert g.protocol == 0x86DD
-    assert g.vni == 0x123456
-    # 8 fixed + AWS options (12 + 12 + 8) + unknown (8)
-    assert g.header_len == 48
-    assert buf[g.header_len :] == pk.raw(inner)
-    assert g.endpoint == pk.ENDPOINT.to_bytes(8, "big")
-    assert g.attachment == pk.ATTACHMENT.to_bytes(8, "big")
-    assert g.cookie == pk.COOKIE.to_bytes(4, "big")
-    assert (0x0ABC, 7, b"\x00" * 4) in g.options
+    critical = pk.GeneveOptions(classid=0x0108, type=0x81, data=b"\x00" * 8)  # not an AWS type
+    buf = pk.geneve(inner, [unknown, critical], vni=0x123456)
+    # 8 fixed + AWS options (12 + 12 + 8) + unknown (8 + 12)
+    assert geneve(buf) == (
+        60,
+        6,
+        pk.ENDPOINT.to_bytes(8, "big"),
+        pk.ATTACHMENT.to_bytes(8, "big"),
+        pk.COOKIE.to_bytes(4, "big"),
+    )
+    assert buf[60:] == pk.raw(inner)
+    assert geneve(memoryview(buf)) == geneve(buf)
 
 
 def test_truncation_at_every_offset(pk):
     buf = pk.geneve(pk.inner_packets()["v4_tcp"])
-    hlen = 40
     for k in range(len(buf)):
-        status = geneve.parse(buf[:k]).status
+        result = geneve(buf[:k])
         if k < 8:
-            assert status == geneve.TOO_SHORT, k
-        elif k < hlen:
-            assert status == geneve.OPTION_OVERRUN, k
+            assert result == "geneve_too_short", k
+        elif k < 40:
+            assert result == "geneve_option_overrun", k
         else:
-            assert status == geneve.OK, k  # inner truncation is the inner parser's job
+            assert result[0] == 40, k  # inner truncation is the inner parser's job
 
 
 def test_wrong_version(pk):
-    assert (
-        geneve.parse(pk.geneve(pk.inner_packets()["v4_tcp"], version=1)).status
-        == "geneve_bad_version"
-    )
+    assert geneve(pk.geneve(pk.inner_packets()["v4_tcp"], version=1)) == "geneve_bad_version"
 
 
 def test_bad_protocol(pk):
-    buf = pk.geneve(pk.inner_packets()["v4_tcp"], proto=0x6558)
-    assert geneve.parse(buf).status == "geneve_bad_protocol"
+    assert geneve(pk.geneve(pk.inner_packets()["v4_tcp"], proto=0x6558)) == "geneve_bad_protocol"
 
 
 def test_option_length_overruns_option_area(pk):
     buf = bytearray(pk.geneve(pk.inner_packets()["v4_tcp"]))
     buf[8 + 24 + 3] = 5  # cookie option now claims 20 data bytes, past the 40-byte header
-    assert geneve.parse(bytes(buf)).status == "geneve_option_overrun"
+    assert geneve(bytes(buf)) == "geneve_option_overrun"
 
 
 def test_missing_aws_option(pk):
     inner = pk.raw(pk.inner_packets()["v4_tcp"])
-    opts = geneve.aws_options(1, 2, 3)[:2]
-    assert geneve.parse(geneve.build(inner, 0x0800, opts)).status == "geneve_missing_aws_option"
-    assert geneve.parse(geneve.build(inner, 0x0800)).status == "geneve_missing_aws_option"
+    assert geneve(build(inner, 0x0800, aws_options(1, 2, 3)[:2])) == "geneve_missing_aws_option"
+    assert geneve(build(inner, 0x0800)) == "geneve_missing_aws_option"
 
 
 def test_short_aws_option(pk):
     inner = pk.raw(pk.inner_packets()["v4_tcp"])
-    opts = ((0x0108, 1, b"\x00" * 4),) + geneve.aws_options(1, 2, 3)[1:]
-    assert geneve.parse(geneve.build(inner, 0x0800, opts)).status == "geneve_bad_aws_option"
+    opts = ((0x0108, 1, b"\x00" * 4),) + aws_options(1, 2, 3)[1:]
+    assert geneve(build(inner, 0x0800, opts)) == "geneve_bad_aws_option"
 
 
 def test_option_header_cut_by_optlen():
     # optlen says 4 bytes of options, but the option inside declares 4 more data bytes
     buf = struct.pack("!BBHI", 1, 0, 0x0800, 0) + struct.pack("!HBB", 0x0108, 3, 1) + b"\0" * 40
-    assert geneve.parse(buf).status == "geneve_option_overrun"
+    assert geneve(buf) == "geneve_option_overrun"
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=200))
 def test_parser_never_raises_on_garbage(data):
-    g = geneve.parse(data)
-    assert g.status in STATUSES
-    if g.status == geneve.OK:
-        assert 8 <= g.header_len <= len(data)
+    assert valid(geneve(data), data)
 
 
 @settings(max_examples=400, deadline=None)
@@ -109,6 +104,5 @@ def test_parser_never_raises_on_mutated_packets(pk, data):
     for _ in range(data.draw(st.integers(1, 6))):
         i = data.draw(st.integers(0, len(buf) - 1))
         buf[i] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(buf)))
-    g = geneve.parse(bytes(buf[:cut]))
-    assert g.status in STATUSES
+    cut = bytes(buf[: data.draw(st.integers(0, len(buf)))])
+    assert valid(geneve(cut), cut)

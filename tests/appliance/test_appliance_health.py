@@ -3,8 +3,8 @@
 import time
 from multiprocessing.sharedctypes import RawArray
 
-from appliance.handler import COUNTERS, IDX
-from appliance.health import State
+from appliance.cli import State
+from appliance.worker import COUNTERS, IDX
 
 
 def state(workers=2):
@@ -31,17 +31,20 @@ def test_metrics_sum_workers_and_name_reasons():
     n = len(COUNTERS)
     shared[IDX["received"]] = 5
     shared[n + IDX["received"]] = 7
-    shared[n + IDX["malformed_geneve_bad_version"]] = 3
-    shared[IDX["malformed_inner_truncated"]] = 2
-    shared[IDX["dropped_policy"]] = 4
-    shared[IDX["flows_active"]] = 9
-    text = s.metrics()
-    lines = set(text.splitlines())
+    shared[n + IDX["geneve_bad_version"]] = 3
+    shared[IDX["inner_truncated"]] = 2
+    shared[IDX["policy"]] = 4
+    shared[IDX["active"]] = 9
+    lines = set(s.metrics().splitlines())
     assert "gwlb_appliance_packets_received_total 12" in lines
     assert 'gwlb_appliance_malformed_total{reason="geneve_bad_version"} 3' in lines
     assert 'gwlb_appliance_malformed_total{reason="inner_truncated"} 2' in lines
+    assert 'gwlb_appliance_malformed_total{reason="oversized"} 0' in lines
     assert 'gwlb_appliance_packets_dropped_total{reason="malformed"} 5' in lines
     assert 'gwlb_appliance_packets_dropped_total{reason="policy"} 4' in lines
+    assert 'gwlb_appliance_packets_dropped_total{reason="send_error"} 0' in lines
     assert "gwlb_appliance_flows_active 9" in lines
     assert "# TYPE gwlb_appliance_packets_received_total counter" in lines
+    assert "# TYPE gwlb_appliance_flows_active gauge" in lines
     assert "gwlb_appliance_healthy 0" in lines
+    assert "gwlb_appliance_workers 2" in lines

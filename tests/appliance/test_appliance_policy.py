@@ -89,7 +89,7 @@ def test_default_drop():
         ({"name": "web", "action": "drop", "dst_ports": 80}, "dst_ports needs protocol"),
         (
             {"name": "web", "action": "drop", "protocol": "tcp", "dst_ports": "90-80"},
-            "out of range",
+            "is not a port 0-65535",
         ),
         ({"name": "web", "action": "drop", "protocol": "gre"}, "protocol must be"),
         ({"name": "web", "action": "drop", "direction": "up"}, "direction must be"),
