@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help templates test lint format bench-appliance publish clean-venv
+.PHONY: help templates routes test lint format bench-appliance publish clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -17,6 +17,9 @@ $(STAMP): requirements.txt
 
 templates: $(STAMP) ## Generate output/<partition>/single-vpc/ for aws and aws-cn
 	$(PY) -m generator --partition both --architecture single-vpc --output output
+
+routes: $(STAMP) ## Trace every flow through output/'s route tables (route-path verifier)
+	@for set in output/*/*/; do echo "== $$set"; $(PY) -m generator.routepath $$set || exit 1; done
 
 lint: $(STAMP) ## ruff, vermin (appliance on Python 3.9) and cfn-lint over output/
 	$(PY) -m ruff check .
