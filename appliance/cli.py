@@ -24,9 +24,9 @@ STALE = 3.0  # /health fails when a worker's loop has not turned for this long
 class State:
     """Worker liveness (kept by the supervisor) plus the workers' shared counters and beats."""
 
-    def __init__(self, workers, shared, beats):
-        self.workers, self.shared, self.beats = workers, shared, beats
-        self.alive = [False] * workers
+    def __init__(self, shared, beats):
+        self.shared, self.beats = shared, beats
+        self.alive = [False] * len(beats)
         self.restarts = 0
 
     def healthy(self):
@@ -40,20 +40,21 @@ class State:
         dropped = {"malformed": sum(t[r] for r in REASONS)}
         dropped.update((k, t[k]) for k in ("policy", "error", "send_error"))
         out = []
-        for name, kind, value in (
-            ("packets_received_total", "counter", t["received"]),
-            ("packets_returned_total", "counter", t["returned"]),
-            ("packets_dropped_total", "counter", dropped),
-            ("malformed_total", "counter", {r: t[r] for r in REASONS}),
-            ("flows_active", "gauge", t["active"]),
-            ("flows_created_total", "counter", t["created"]),
-            ("flows_evicted_total", "counter", t["evicted"]),
-            ("flows_expired_total", "counter", t["expired"]),
-            ("workers", "gauge", self.workers),
-            ("workers_alive", "gauge", sum(self.alive)),
-            ("worker_restarts_total", "counter", self.restarts),
-            ("healthy", "gauge", int(self.healthy())),
+        for name, value in (
+            ("packets_received_total", t["received"]),
+            ("packets_returned_total", t["returned"]),
+            ("packets_dropped_total", dropped),
+            ("malformed_total", {r: t[r] for r in REASONS}),
+            ("flows_active", t["active"]),
+            ("flows_created_total", t["created"]),
+            ("flows_evicted_total", t["evicted"]),
+            ("flows_expired_total", t["expired"]),
+            ("workers", len(self.alive)),
+            ("workers_alive", sum(self.alive)),
+            ("worker_restarts_total", self.restarts),
+            ("healthy", int(self.healthy())),
         ):
+            kind = "counter" if name.endswith("_total") else "gauge"
             name = "gwlb_appliance_" + name
             out.append(f"# TYPE {name} {kind}\n")
             if isinstance(value, dict):
@@ -75,15 +76,11 @@ class Health(BaseHTTPRequestHandler):
             code, body = (200, "ok\n") if self.state.healthy() else (503, "unhealthy\n")
         else:
             code, body = 404, "not found\n"
-        data = body.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        # Written directly rather than with send_response, which logs every request to stderr.
+        self.wfile.write(
+            f"HTTP/1.0 {code} {self.responses[code][0]}\r\nContent-Type: text/plain; version=0.0.4"
+            f"\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+        )
 
 
 def parse_args(argv):
@@ -116,7 +113,7 @@ def main(argv=None):
     n = args.workers
     ctx = multiprocessing.get_context("fork")
     shared, beats = ctx.RawArray("d", n * len(COUNTERS)), ctx.RawArray("d", n)
-    state = State(n, shared, beats)
+    state = State(shared, beats)
     try:
         server = ThreadingHTTPServer(
             (args.health_address, args.health_port), type("H", (Health,), {"state": state})
@@ -129,11 +126,12 @@ def main(argv=None):
     for sig in (SIGTERM, SIGINT):
         signal(sig, lambda *_: stop.append(1))
     procs = [None] * n
-    dead_since = [0.0] * n
 
     def start(i):
-        procs[i] = ctx.Process(target=worker.run, args=(i, args, policy, shared, beats))
-        procs[i].daemon = True
+        beats[i] = 0.0  # no beat yet: unhealthy, but not hung
+        procs[i] = ctx.Process(
+            target=worker.run, args=(i, args, policy, shared, beats), daemon=True
+        )
         procs[i].start()
         state.alive[i] = True
 
@@ -141,18 +139,15 @@ def main(argv=None):
         start(i)
     try:
         while not stop:
-            now = time.monotonic()
             for i, proc in enumerate(procs):
-                if proc.is_alive():
-                    if beats[i] and now - beats[i] > HUNG_AFTER:
-                        proc.kill()
-                elif state.alive[i]:
-                    state.alive[i], beats[i], dead_since[i] = False, 0.0, now
-                    proc.join(0)
+                if not proc.is_alive():
+                    state.alive[i] = False
                     print(f"gwlb-appliance: worker {i} exited ({proc.exitcode})", file=sys.stderr)
-                elif now - dead_since[i] >= RESTART_DELAY:
+                    time.sleep(RESTART_DELAY)  # /health answers 503 meanwhile
                     state.restarts += 1
                     start(i)
+                elif beats[i] and time.monotonic() - beats[i] > HUNG_AFTER:
+                    proc.kill()
             time.sleep(0.1)
     finally:
         for proc in procs:

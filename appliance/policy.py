@@ -14,6 +14,7 @@ PROTOCOLS = {"any": None, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 RULE_KEYS = {"name", "action", "direction", "protocol", "src", "dst", "dst_ports"}
 # RFC 1918, shared address space (RFC 6598) and IPv6 unique local addresses.
 INTERNAL = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
+ANYWHERE = ["0.0.0.0/0", "::/0"]
 
 
 class PolicyError(ValueError):
@@ -66,7 +67,7 @@ def _ports(item):
 
 
 def _rule(raw, index):
-    """(name, action, direction, proto or None, src nets, dst nets, port ranges); None = any."""
+    """(name, action, direction, proto or None for any, src nets, dst nets, port ranges)."""
     if not isinstance(raw, dict):
         raise PolicyError("must be an object")
     _keys(raw, RULE_KEYS)
@@ -76,19 +77,16 @@ def _rule(raw, index):
     proto = raw.get("protocol", "any")
     if not (type(proto) is int and 0 <= proto <= 255):
         proto = PROTOCOLS[_pick(raw, "protocol", tuple(PROTOCOLS), "any", " or 0-255")]
-    ports = None
-    if "dst_ports" in raw:
-        if proto not in (6, 17, 132):
-            raise PolicyError("dst_ports needs protocol tcp, udp or 132 (sctp)")
-        ports = [_ports(item) for item in _items(raw["dst_ports"], "dst_ports")]
+    if "dst_ports" in raw and proto not in (6, 17, 132):
+        raise PolicyError("dst_ports needs protocol tcp, udp or 132 (sctp)")
     return (
         name,
         _pick(raw, "action", ACTIONS, None),
         _pick(raw, "direction", DIRECTIONS, "any"),
         proto,
-        _nets(raw["src"], "src") if "src" in raw else None,
-        _nets(raw["dst"], "dst") if "dst" in raw else None,
-        ports,
+        _nets(raw.get("src", ANYWHERE), "src"),
+        _nets(raw.get("dst", ANYWHERE), "dst"),
+        [_ports(item) for item in _items(raw.get("dst_ports", "0-65535"), "dst_ports")],
     )
 
 
@@ -111,9 +109,9 @@ class Policy:
             if (
                 (rdir == "any" or rdir == direction)
                 and (rproto is None or rproto == proto)
-                and (rsrc is None or _in(rsrc, version, s))
-                and (rdst is None or _in(rdst, version, d))
-                and (ports is None or any(lo <= dport <= hi for lo, hi in ports))
+                and _in(rsrc, version, s)
+                and _in(rdst, version, d)
+                and any(lo <= dport <= hi for lo, hi in ports)
             ):
                 return action, name, direction
         return self.default, "default", direction

@@ -3,7 +3,6 @@ allowed packets to the GWLB; it publishes counters and a heartbeat to shared mem
 """
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -25,9 +24,7 @@ COUNTERS = (
     "expired",
     "active",
 ) + REASONS
-IDX = {name: i for i, name in enumerate(COUNTERS)}
 POLICY, ERROR, SEND_ERROR, CREATED, EVICTED, EXPIRED, ACTIVE = range(2, 9)
-TCP_IDLE, OTHER_IDLE = 350.0, 120.0  # the GWLB's own idle timeouts
 # A flow seen again within this many seconds neither moves in the table nor leaves the fast path.
 TOUCH = 1.0
 TICK = 0.25  # how often a worker publishes counters, writes the flow log and expires flows
@@ -36,9 +33,6 @@ FAST_MAX = 65536
 # Fast path: smallest inner length (IPv4 total, IPv6 payload length) by protocol. Only TCP and
 # UDP: their 4 port bytes are the same in every packet of a flow (ICMP's hold a checksum).
 FAST4, FAST6 = {6: 40, 17: 28}, {6: 20, 17: 8}
-# Outer IPv4 and UDP header up to the UDP length (ver/IHL, TOS, total length, id, flags/fragment,
-# TTL, protocol, checksum, source, destination, source port, destination port).
-HEADER = struct.Struct("!BBHHHBBH4s4sHH")
 IP_PKTINFO, SO_RCVBUFFORCE = 8, 33  # Linux values; Python 3.9's socket module lacks them
 
 
@@ -49,7 +43,8 @@ class FlowTable:
 
     def __init__(self, size):
         self.size = size
-        self.tables = ((OrderedDict(), TCP_IDLE), (OrderedDict(), OTHER_IDLE))
+        # TCP flows, then the others, each with the GWLB's own idle timeout.
+        self.tables = ((OrderedDict(), 350.0), (OrderedDict(), 120.0))
         self.evicted = self.expired = 0
 
     def __len__(self):
@@ -79,8 +74,9 @@ class FlowTable:
         f = self.tables[key[0] != 6][0][key] = [now, allow]
         return f
 
-    def expire(self, now, limit=10000):
+    def expire(self, now):
         """Forget idle flows from the old end; bounded work, so the data path never stalls."""
+        limit = 10000
         for d, idle in self.tables:
             while d and limit:
                 f = next(iter(d.values()))
@@ -114,7 +110,7 @@ class Handler:
         n = len(d)
         try:
             if n > MAX_PAYLOAD:
-                c[IDX["oversized"]] += 1
+                c[COUNTERS.index("oversized")] += 1
                 return False
             key = None
             h = 8 + (d[0] & 63) * 4 if n else n
@@ -138,12 +134,9 @@ class Handler:
                     c[POLICY] += 1
                     return False
             g = geneve(d)
-            if type(g) is str:
-                c[IDX[g]] += 1
-                return False
-            i = inner(d, g[0], g[1])
-            if type(i) is str:
-                c[IDX[i]] += 1
+            i = g if type(g) is str else inner(d, g[0], g[1])
+            if type(i) is str:  # malformed: the reason
+                c[COUNTERS.index(i)] += 1
                 return False
             proto, src, sport, dst, dport = i
             # Both directions of a flow share one key (and so one verdict).
@@ -176,58 +169,40 @@ class Handler:
             c[ERROR] += 1  # one bad packet must never cost the worker; the count shows the bug
         return False
 
-    def sync(self):
-        """Copy the flow table's figures into the counters."""
-        c, t = self.counters, self.table
-        c[EVICTED], c[EXPIRED], c[ACTIVE] = t.evicted, t.expired, len(t)
 
-
-class FlowLog:
-    """Buffers lines and appends them in one write per tick, so workers never interleave."""
-
-    def __init__(self, dest):
-        self.dest, self.lines = dest, []
-
-    def add(self, line):
-        self.lines.append(line)
-        if len(self.lines) >= 4096:
-            self.flush()
-
-    def flush(self):
-        if self.lines:
-            data, self.lines = "".join(self.lines).encode(), []
-            if self.dest == "-":
-                os.write(1, data)
-            else:  # opened each time, so rotation by rename needs no signal
-                fd = os.open(self.dest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
+def write_log(lines, dest):
+    """Append the flow log lines in one write, so workers never interleave them."""
+    if lines:
+        data = "".join(lines).encode()
+        lines.clear()
+        # Opened each time, so rotation by rename needs no signal.
+        fd = 1 if dest == "-" else os.open(dest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, data)
+        finally:
+            if fd != 1:
+                os.close(fd)
 
 
 def run(index, cfg, policy, shared, beats):
     """Loop forever; cfg has geneve_port, flow_table_size and flow_log."""
-    with contextlib.suppress(Exception):  # die with the supervisor (else systemd's kill does)
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()  # a worker whose supervisor died exits at its next tick
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # SIGINT keeps the supervisor's harmless handler
     port = cfg.geneve_port
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # tells which local address GWLB sent to
-    try:  # a deep queue absorbs GWLB's bursts
+    with contextlib.suppress(OSError):  # a deep queue absorbs GWLB's bursts (needs root)
         s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
-    except OSError:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     # A receive timeout (no poll per packet, as settimeout would add) lets an idle loop turn.
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(TICK * 1e6)))
     s.bind(("0.0.0.0", port))
     # IPPROTO_RAW implies IP_HDRINCL. The kernel fills in the IPv4 total length, id and
     # checksum (raw(7)); the UDP checksum is left 0, which RFC 768 allows over IPv4.
     out = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    log = FlowLog(cfg.flow_log)
-    h = Handler(policy, FlowTable(cfg.flow_table_size), log.add)
+    lines = []  # flow log, written once per tick
+    table = FlowTable(cfg.flow_table_size)
+    h = Handler(policy, table, lines.append)
     c, base, size = h.counters, index * len(COUNTERS), len(COUNTERS)
     c[:] = shared[base : base + size]  # a restarted worker continues its predecessor's totals
     # Datagrams land at offset 28 of one buffer, and the outer IPv4 and UDP headers are
@@ -236,7 +211,7 @@ def run(index, cfg, policy, shared, beats):
     view = memoryview(buf)
     into, anc = [view[28:]], socket.CMSG_SPACE(12)
     recv, send, handle, clock = s.recvmsg_into, out.sendto, h.handle, time.monotonic
-    peers = {}  # (GWLB address and port, pktinfo) -> (outer header less UDP length, address)
+    peers = {}  # (GWLB address and port, pktinfo) -> outer header up to the UDP length
     tick = 0.0
     while True:
         try:
@@ -251,24 +226,40 @@ def run(index, cfg, policy, shared, beats):
                 if hit is None:
                     if len(peers) >= 4096:
                         peers.clear()
-                    # Swapped addresses, GWLB's source port kept, to our Geneve port. DF, TTL 64.
-                    hdr = (0x45, 0, 0, 0, 0x4000, 64, 17, 0, k[1][8:12], socket.inet_aton(peer[0]))
-                    hit = peers[k] = HEADER.pack(*hdr, peer[1], port), (peer[0], 0)
-                buf[:24] = hit[0]
+                    # Outer IPv4: version 4, 5 words; TOS, total length and id 0 (the kernel
+                    # fills in the length and id); DF; TTL 64; UDP; checksum 0 (filled in too);
+                    # addresses swapped. Then UDP: GWLB's source port kept, to our Geneve port.
+                    ours, gwlb = k[1][8:12], socket.inet_aton(peer[0])
+                    hit = peers[k] = struct.pack(
+                        "!BBHHHBBH4s4sHH",
+                        0x45,
+                        0,
+                        0,
+                        0,
+                        0x4000,
+                        64,
+                        17,
+                        0,
+                        ours,
+                        gwlb,
+                        peer[1],
+                        port,
+                    )
+                buf[:24] = hit
                 buf[24:26] = (n + 8).to_bytes(2, "big")  # UDP length; checksum stays 0
-                send(view[: n + 28], hit[1])
+                send(view[: n + 28], peer)  # a raw socket ignores the port
                 c[1] += 1
-            except OSError:
+            except Exception:  # OSError from the kernel, or no pktinfo
                 c[SEND_ERROR] += 1
-            except Exception:
-                c[ERROR] += 1
         if now >= tick:
             tick = now + TICK
             try:
-                h.table.expire(now)
-                h.sync()
-                log.flush()
+                table.expire(now)
+                c[EVICTED], c[EXPIRED], c[ACTIVE] = table.evicted, table.expired, len(table)
+                write_log(lines, cfg.flow_log)
             except Exception:
                 c[ERROR] += 1
             shared[base : base + size] = c
             beats[index] = now
+            if os.getppid() != parent:
+                return

@@ -9,7 +9,9 @@ after the generator stops). Two numbers per path:
 * returned pkt/s: what the GWLB side received, divided by the sending time;
 * server CPU us/pkt: user+system CPU time of the echo or of the appliance's workers, divided by
   the packets returned. This is the fair cost figure on a small machine, where the load
-  generator and the server compete for the same cores.
+  generator and the server compete for the same cores. "server busy" (pkt/s times CPU per
+  packet) below 0.9 CPU for the pinned echo or 1-worker run means the server was not saturated:
+  the load generator (or a noisy neighbour) limited that round's pkt/s.
 
 With two or more CPUs, the echo and the 1-worker appliance are pinned to the last CPU and the
 generator and counter to the others, so the server has a core to itself; the 2-worker run is
@@ -19,6 +21,7 @@ not pinned (its workers share the machine with the generator).
 import argparse
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -124,9 +127,32 @@ def measure(h, duration: float, server_pids, flows: int = 16, size: int = 200) -
     return n / elapsed, user * per, system * per
 
 
+ECHO_PATH, ONE, TWO = "python udp echo (ceiling)", "appliance, 1 worker", "appliance, 2 workers"
+
+
+def run_path(h, name, duration, size) -> tuple:
+    pin = {"preexec_fn": lambda: _pin(SERVER_CPU)}
+    if name == ECHO_PATH:
+        proc = h.popen(h.app_ns, [sys.executable, "-c", ECHO, h.gw_ip], **pin)
+        time.sleep(0.5)
+        pids = [proc.pid]
+    else:
+        workers = "1" if name == ONE else "2"
+        kw = pin if name == ONE else {}
+        proc = h.start_appliance(
+            "--workers", workers, "--flow-log", "-", stdout=subprocess.DEVNULL, **kw
+        )
+        pids = netns.children(proc.pid)
+    try:
+        return measure(h, duration, pids, size=size)
+    finally:
+        netns.stop(proc)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (5)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds; the median is reported (3)")
     p.add_argument("--size", type=int, default=200, help="inner TCP payload bytes (200)")
     args = p.parse_args(argv)
     why = netns.unavailable()
@@ -134,37 +160,28 @@ def main(argv=None) -> int:
         print(f"benchmark skipped: {why}", file=sys.stderr)
         return 1
     h = netns.Harness("b").up()
-    results = {}
-    pin = {"preexec_fn": lambda: _pin(SERVER_CPU)}
+    runs = {ECHO_PATH: [], ONE: [], TWO: []}
+    print(f"cpus {CPUS}, server pinned to {SERVER_CPU}, {args.duration:g} s per path and round")
     try:
-        echo = h.popen(h.app_ns, [sys.executable, "-c", ECHO, h.gw_ip], **pin)
-        time.sleep(0.5)
-        try:
-            results["python udp echo (ceiling)"] = measure(
-                h, args.duration, [echo.pid], size=args.size
-            )
-        finally:
-            netns.stop(echo)
-        for workers in (1, 2):
-            kw = pin if workers == 1 else {}
-            proc = h.start_appliance(
-                "--workers", str(workers), "--flow-log", "-", stdout=subprocess.DEVNULL, **kw
-            )
-            try:
-                pids = netns.children(proc.pid)
-                results[f"appliance, {workers} worker(s)"] = measure(
-                    h, args.duration, pids, size=args.size
+        for r in range(args.rounds):  # paths alternate, so a noisy moment hits them all alike
+            for name, got in runs.items():
+                got.append(run_path(h, name, args.duration, args.size))
+                pps, user, system = got[-1]
+                busy = pps * (user + system) / 1e6
+                print(
+                    f"round {r + 1}: {name:28} {pps:9,.0f} pkt/s {user + system:6.1f} us/pkt,"
+                    f" server busy {busy:.2f} CPU"
                 )
-            finally:
-                netns.stop(proc)
     finally:
         h.down()
-    ceiling = results["python udp echo (ceiling)"][0]
-    one = results["appliance, 1 worker(s)"][0]
-    print(f"cpus {CPUS}, server pinned to {SERVER_CPU}, {args.duration:g} s per path")
-    head = ("path", "returned pkt/s", "x echo", "x 1 worker", "CPU us/pkt (user+sys)")
+    median = {
+        name: [statistics.median(col) for col in zip(*got, strict=True)]
+        for name, got in runs.items()
+    }
+    ceiling, one = median[ECHO_PATH][0], median[ONE][0]
+    head = ("median", "returned pkt/s", "x echo", "x 1 worker", "CPU us/pkt (user+sys)")
     print("{:28} {:>15} {:>7} {:>11} {:>22}".format(*head))
-    for name, (pps, user, system) in results.items():
+    for name, (pps, user, system) in median.items():
         cpu = f"{user + system:.1f} ({user:.1f}+{system:.1f})"
         print(f"{name:28} {pps:15,.0f} {pps / ceiling:7.2f} {pps / one:11.2f} {cpu:>22}")
     return 0

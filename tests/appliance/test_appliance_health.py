@@ -4,13 +4,15 @@ import time
 from multiprocessing.sharedctypes import RawArray
 
 from appliance.cli import State
-from appliance.worker import COUNTERS, IDX
+from appliance.worker import COUNTERS
+
+IDX = {name: i for i, name in enumerate(COUNTERS)}
 
 
 def state(workers=2):
     shared = RawArray("d", workers * len(COUNTERS))
     beats = RawArray("d", workers)
-    return State(workers, shared, beats), shared, beats
+    return State(shared, beats), shared, beats
 
 
 def test_healthy_needs_every_worker_alive_and_fresh():
