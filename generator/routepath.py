@@ -153,23 +153,16 @@ def standard_flows(net: Network) -> list[FlowResult]:
     results = []
     for name, subnet in sorted(web.items()):
         results.append(sim.to_internet(f"{_short(name)} -> internet", subnet, sim.host(subnet, 10)))
-    for alb_subnet in net.alb_subnets:
+    # Hosts that talk to the web servers: each ALB node (one per public subnet), the bastion.
+    clients = [(f"ALB node in {_short(s)}", s, 20) for s in net.alb_subnets]
+    clients += [("Bastion", s, 30) for s in bastion]
+    for client, client_subnet, offset in clients:
         for name, subnet in sorted(web.items()):
             results.append(
                 sim.between(
-                    f"ALB node in {_short(alb_subnet)} -> {_short(name)}",
-                    alb_subnet,
-                    sim.host(alb_subnet, 20),
-                    sim.host(subnet, 10),
-                )
-            )
-    for bastion_subnet in bastion:
-        for name, subnet in sorted(web.items()):
-            results.append(
-                sim.between(
-                    f"Bastion -> {_short(name)}",
-                    bastion_subnet,
-                    sim.host(bastion_subnet, 30),
+                    f"{client} -> {_short(name)}",
+                    client_subnet,
+                    sim.host(client_subnet, offset),
                     sim.host(subnet, 10),
                 )
             )

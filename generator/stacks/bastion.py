@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, ec2
 
-from generator import naming
 from generator.model import Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
-from generator.stacks.security import rule
+from generator.stacks.security import per_subnet, rule
 
 CONCERN = "Bastion"
 RDP = 3389
@@ -20,15 +19,13 @@ def build(topology: Topology, catalogue: dict) -> Nested:
     )
     subnet = topology.subnet(Tier.PUBLIC, 0)
     egress = [rule("tcp", 443, "0.0.0.0/0", "HTTPS out for Session Manager and updates")]
-    egress += [
-        rule(
-            "tcp",
-            80,
-            b.master(naming.subnet_cidr_param(s)),
-            f"HTTP to the web server in {naming.subnet_label(s)}, through the GWLB",
-        )
-        for s in topology.tier(Tier.APPLICATION)
-    ]
+    egress += per_subnet(
+        b,
+        "tcp",
+        80,
+        topology.tier(Tier.APPLICATION),
+        lambda where: f"HTTP to the web server in {where}, through the GWLB",
+    )
     b.template.add_resource(
         ec2.SecurityGroup(
             "BastionSecurityGroup",

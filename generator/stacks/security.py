@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from troposphere import ec2
+
+from generator import naming
+from generator.model import Subnet
 
 
 def rule(protocol: str, port: int | None, cidr, description: str) -> ec2.SecurityGroupRule:
@@ -11,3 +16,18 @@ def rule(protocol: str, port: int | None, cidr, description: str) -> ec2.Securit
     return ec2.SecurityGroupRule(
         IpProtocol=protocol, FromPort=low, ToPort=high, CidrIp=cidr, Description=description
     )
+
+
+def per_subnet(
+    builder, protocol: str, port: int, subnets: Iterable[Subnet], describe: Callable[[str], str]
+) -> list[ec2.SecurityGroupRule]:
+    """One rule per subnet, each matching that subnet's CIDR parameter; describe(label) says why."""
+    return [
+        rule(
+            protocol,
+            port,
+            builder.master(naming.subnet_cidr_param(s)),
+            describe(naming.subnet_label(s)),
+        )
+        for s in subnets
+    ]

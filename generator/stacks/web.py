@@ -11,7 +11,7 @@ from generator import naming, userdata
 from generator.model import Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
-from generator.stacks.security import rule
+from generator.stacks.security import per_subnet, rule
 
 CONCERN = "Web"
 HTTP = 80
@@ -40,15 +40,9 @@ def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             GroupDescription="ALB: HTTP from the internet, HTTP to the web servers",
             VpcId=vpc_id,
             SecurityGroupIngress=[rule("tcp", HTTP, "0.0.0.0/0", "HTTP from the internet")],
-            SecurityGroupEgress=[
-                rule(
-                    "tcp",
-                    HTTP,
-                    b.master(naming.subnet_cidr_param(s)),
-                    f"HTTP to the web server in {naming.subnet_label(s)}",
-                )
-                for s in apps
-            ],
+            SecurityGroupEgress=per_subnet(
+                b, "tcp", HTTP, apps, lambda where: f"HTTP to the web server in {where}"
+            ),
             Tags=b.tags("ALB security group"),
         )
     )
@@ -59,15 +53,9 @@ def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             "WebSecurityGroup",
             GroupDescription="Web servers: HTTP from the ALB subnets only",
             VpcId=vpc_id,
-            SecurityGroupIngress=[
-                rule(
-                    "tcp",
-                    HTTP,
-                    b.master(naming.subnet_cidr_param(s)),
-                    f"HTTP from the ALB node in {naming.subnet_label(s)}",
-                )
-                for s in public
-            ],
+            SecurityGroupIngress=per_subnet(
+                b, "tcp", HTTP, public, lambda where: f"HTTP from the ALB node in {where}"
+            ),
             SecurityGroupEgress=[
                 rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals")
             ],
