@@ -296,3 +296,23 @@ def test_health_503_while_a_worker_is_dead_then_200(env, pk):
     assert workers[0] not in netns.children(env.proc.pid)
     good = [ours(i) for i in pk.inner_packets().values()]
     assert sorted(d for d, _ in exchange(env, good)) == sorted(good)
+
+
+def test_half_open_health_clients_stall_neither_health_nor_packets(env, pk):
+    """Clients that connect and send nothing (or half a request) hold no one else up."""
+    idle = []
+    try:
+        for i in range(20):
+            with env.inside(env.gw_ns):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(3)
+            s.connect((env.app_ip, HEALTH))
+            if i % 2:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: a")  # never finished
+            idle.append(s)
+        assert env.http_get(HEALTH, "/health", timeout=2) == (200, "ok\n")
+        good = [ours(i) for i in pk.inner_packets().values()]
+        assert sorted(d for d, _ in exchange(env, good)) == sorted(good)
+    finally:
+        for s in idle:
+            s.close()
