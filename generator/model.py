@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class Tier(enum.Enum):
@@ -68,7 +68,6 @@ class Topology:
     subnets: tuple[Subnet, ...]
     route_tables: tuple[RouteTable, ...]
     appliances_per_az: int = 1
-    notes: tuple[str, ...] = field(default=())
 
     def subnet(self, tier: Tier, az: int, vpc: str | None = None) -> Subnet:
         for subnet in self.subnets:

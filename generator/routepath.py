@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import cidr
 from generator.deployed import Network, load_network
 
 INTERNET_HOST = "198.51.100.7"  # documentation range: stands for any internet address
@@ -54,8 +55,7 @@ class Simulator:
         return None
 
     def host(self, subnet_id: str, offset: int) -> str:
-        net = ipaddress.IPv4Network(self.net.subnets[subnet_id]["cidr"])
-        return str(net.network_address + offset)
+        return cidr.host(self.net.subnets[subnet_id]["cidr"], offset)
 
     def _lookup(self, subnet_id: str, dst: str) -> tuple[str, str | None]:
         """Longest-prefix match in the subnet's table; the VPC's own block is the local route."""
@@ -67,8 +67,8 @@ class Simulator:
         candidates += self.net.routes.get(table, [])
         addr = ipaddress.IPv4Address(dst)
         best = None
-        for cidr, kind, target in candidates:
-            block = ipaddress.IPv4Network(cidr)
+        for destination, kind, target in candidates:
+            block = ipaddress.IPv4Network(destination)
             if addr in block and (best is None or block.prefixlen > best[0].prefixlen):
                 best = (block, kind, target)
         if best is None:
