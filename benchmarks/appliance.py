@@ -28,8 +28,8 @@ import time
 
 from scapy.all import IP, TCP, raw
 
-from benchmarks import netns
-from benchmarks.geneve import aws_options, build
+from lab import netns
+from lab.geneve import aws_options, build
 
 ECHO = """
 import socket, sys

@@ -6,7 +6,7 @@ from scapy.all import IP, TCP
 
 from appliance import policy
 from appliance.worker import COUNTERS, FlowTable, Handler
-from benchmarks.geneve import aws_options, build
+from lab.geneve import aws_options, build
 
 T0 = 1000.0
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.packet import REASONS, geneve
-from benchmarks.geneve import aws_options, build
+from lab.geneve import aws_options, build
 
 
 def ours(inner_bytes, proto, extra=(), endpoint=0x0123456789ABCDEF):

@@ -11,7 +11,7 @@ import pytest
 from scapy.all import IP, TCP, UDP, Ether, IPOption_Router_Alert, raw
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
 
-from benchmarks import geneve, netns
+from lab import geneve, netns
 
 HEALTH = 8080
 TABLE = 64

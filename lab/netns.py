@@ -1,6 +1,7 @@
 """Two network namespaces joined by a veth pair: one plays GWLB, one runs the appliance.
 
-Shared by tests/appliance and benchmarks/appliance.py. Traffic stays inside these namespaces.
+Shared by tests/appliance, benchmarks/appliance.py and the lab. Traffic stays inside these
+namespaces.
 """
 
 import contextlib

@@ -1,0 +1,1 @@
+"""Offline lab: network namespaces that carry real packets through the generated topology."""
