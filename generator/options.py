@@ -9,8 +9,9 @@ from generator.errors import OptionsError
 
 PARTITIONS = ("aws", "aws-cn")
 ARCHITECTURES = ("single-vpc",)
-# China's regions have three AZs each, the fewest among the regions we support.
-MIN_AZS, MAX_AZS = 1, 3
+# An Application Load Balancer needs subnets in at least two AZs; China's regions have three AZs
+# each, the fewest among the regions we support.
+MIN_AZS, MAX_AZS = 2, 3
 MAX_APPLIANCES_PER_AZ = 4
 
 
@@ -39,8 +40,8 @@ class Options:
             )
         if not MIN_AZS <= self.az_count <= MAX_AZS:
             raise OptionsError(
-                f"AZ count {self.az_count} is out of range {MIN_AZS}-{MAX_AZS} "
-                "(China regions have three AZs)"
+                f"AZ count {self.az_count} is out of range {MIN_AZS}-{MAX_AZS} (the ALB needs "
+                "two AZs; China's regions have three)"
             )
         if not 1 <= self.appliances_per_az <= MAX_APPLIANCES_PER_AZ:
             raise OptionsError(

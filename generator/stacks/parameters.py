@@ -31,10 +31,14 @@ class ParamSpec:
     default: str | None = None
     cidr: bool = False
     extra: dict = field(default_factory=dict)
+    # Type of the nested copy when it differs: a Ref to an SSM-typed master parameter already
+    # yields the resolved value, which a nested SSM type would look up again as a name.
+    nested_type: str | None = None
 
     def kwargs(self, with_default: bool) -> dict:
         """troposphere Parameter keyword arguments; nested copies never carry defaults."""
-        out = {"Type": self.type, "Description": self.description, **self.extra}
+        type_ = self.type if with_default else self.nested_type or self.type
+        out = {"Type": type_, "Description": self.description, **self.extra}
         if self.cidr:
             out["AllowedPattern"] = CIDR_PATTERN
             out["ConstraintDescription"] = f"must be {CIDR_CONSTRAINT}"
@@ -93,16 +97,20 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
             "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
             "Linux AMI",
             INSTANCE_GROUP,
-            "Amazon Linux 2023 image for appliances and web servers (public SSM parameter).",
+            "Amazon Linux 2023 image for appliances and web servers, resolved by the master from "
+            "a public SSM parameter.",
             default=LINUX_AMI,
+            nested_type="AWS::EC2::Image::Id",
         ),
         ParamSpec(
             "WindowsAmiId",
             "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
             "Windows AMI",
             INSTANCE_GROUP,
-            "Windows Server image for the bastion (public SSM parameter).",
+            "Windows Server image for the bastion, resolved by the master from a public SSM "
+            "parameter.",
             default=WINDOWS_AMI,
+            nested_type="AWS::EC2::Image::Id",
         ),
         ParamSpec(
             "ApplianceInstanceType",

@@ -21,3 +21,19 @@ def three_az(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("three-az")
     assert main(["--output", str(out), "--az-count", "3", "--partition", "aws-cn"]) == 0
     return out / "aws-cn" / "single-vpc"
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory) -> dict[str, Path]:
+    """Every allowed AZ count in both partitions, each generated once: {variant name: set dir}."""
+    from gen_helpers import VARIANTS
+
+    root = tmp_path_factory.mktemp("variants")
+    sets = {}
+    for name, args in VARIANTS.items():
+        out = root / name
+        assert main(["--output", str(out), *args]) == 0, name
+        (partition_dir,) = out.iterdir()
+        (set_dir,) = partition_dir.iterdir()
+        sets[name] = set_dir
+    return sets

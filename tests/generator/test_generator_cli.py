@@ -42,8 +42,8 @@ def test_regeneration_removes_files_no_longer_generated(tmp_path):
     ("argv", "message"),
     [
         (["--partition", "aws-gov"], "unknown partition 'aws-gov'"),
-        (["--az-count", "4"], "AZ count 4 is out of range 1-3"),
-        (["--az-count", "0"], "AZ count 0 is out of range 1-3"),
+        (["--az-count", "4"], "AZ count 4 is out of range 2-3"),
+        (["--az-count", "1"], "AZ count 1 is out of range 2-3 (the ALB needs two AZs"),
         (["--vpc-cidr", "10.0.0.0/8"], "AWS allows /16 to /28"),
         (["--vpc-cidr", "10.0.0.300/16"], "not a valid IPv4 CIDR"),
         (["--architecture", "separated"], "unknown architecture 'separated'"),

@@ -1,0 +1,174 @@
+"""The cross-template contract of a rendered set: what the master passes to each nested stack,
+with which types, and which outputs it reads back. cfn-lint checks each template alone; a set
+can lint clean and still fail at launch (an SSM-typed value handed to an SSM-typed nested
+parameter is looked up a second time, as a parameter name), so this checks the set as a whole.
+
+Run: python -m generator.contract DIR [DIR ...]   (exit 1 and one line per finding)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from generator import cfn_yaml
+from generator.naming import MASTER_FILE
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(?P<inner>.+)>$")
+SUB_GETATT = re.compile(r"\$\{(?P<stack>[A-Za-z0-9]+)\.Outputs\.(?P<output>[A-Za-z0-9]+)\}")
+# CloudFormation quotas per template (documented service limits).
+LIMITS = {"Resources": 500, "Parameters": 200, "Outputs": 200}
+MAX_TEMPLATE_BYTES = 1_000_000  # a template read from S3
+MAX_MASTER_BYTES = 51_200  # a master passed as --template-body by hand stays possible
+
+
+def load_set(directory: Path) -> dict[str, dict]:
+    """Every template of a set by file name."""
+    return {p.name: cfn_yaml.load(p) for p in sorted(directory.glob("*.yml"))}
+
+
+def value_type(master_type: str) -> str:
+    """The type of what a Ref to a master parameter yields: SSM-typed parameters yield the value
+    they resolved to (e.g. an AMI id), not the Parameter Store name."""
+    match = SSM_TYPE.match(master_type)
+    return match["inner"] if match else master_type
+
+
+def compatible(given: str, declared: str) -> bool:
+    """Whether a value of type `given` may feed a nested parameter declared `declared`."""
+    if SSM_TYPE.match(declared):
+        return False  # the nested stack would look the value up again as a parameter name
+    if declared == "String" or given == declared:
+        return True
+    # A plain string (a nested output, a pseudo parameter) is checked by the AWS-specific type.
+    return given == "String" and declared.startswith("AWS::")
+
+
+def check(templates: dict[str, dict], sizes: dict[str, int] | None = None) -> list[str]:
+    """Findings for one set: {file: parsed template}; sizes in bytes by file, when known."""
+    if MASTER_FILE not in templates:
+        return [f"{MASTER_FILE}: missing from the set"]
+    master = templates[MASTER_FILE]
+    findings = list(_ssm_types_only_in_master(templates))
+    stacks = {k: r for k, r in master.get("Resources", {}).items() if r.get("Type") == STACK_TYPE}
+    files_of = {}
+    for logical, stack in stacks.items():
+        url = stack.get("Properties", {}).get("TemplateURL")
+        if url not in templates or url == MASTER_FILE:
+            findings.append(f"{logical}: TemplateURL {url!r} is not a nested file of the set")
+            continue
+        files_of[logical] = url
+        findings += _check_parameters(logical, stack, master, templates[url])
+    findings += _check_output_reads(master, {k: templates[f] for k, f in files_of.items()})
+    unused = set(templates) - set(files_of.values()) - {MASTER_FILE}
+    findings += [f"{name}: no stack of the master uses this file" for name in sorted(unused)]
+    findings += _check_limits(templates, sizes or {})
+    return findings
+
+
+def _ssm_types_only_in_master(templates: dict[str, dict]) -> Iterator[str]:
+    for name, body in templates.items():
+        if name == MASTER_FILE:
+            continue
+        for pname, param in body.get("Parameters", {}).items():
+            if SSM_TYPE.match(param.get("Type", "")):
+                yield f"{name}: parameter {pname} has SSM type {param['Type']} (master only)"
+
+
+def _check_parameters(logical: str, stack: dict, master: dict, nested: dict) -> Iterator[str]:
+    passed = stack.get("Properties", {}).get("Parameters", {})
+    declared = nested.get("Parameters", {})
+    for name in sorted(set(passed) - set(declared)):
+        yield f"{logical}: passes {name}, which the nested template does not declare"
+    for name in sorted(set(declared) - set(passed)):
+        if "Default" not in declared[name]:
+            yield f"{logical}: nested parameter {name} has no default and is not passed"
+    master_params = master.get("Parameters", {})
+    for name in sorted(set(passed) & set(declared)):
+        given = _given_type(passed[name], master_params)
+        want = declared[name].get("Type", "String")
+        if given is None:
+            yield f"{logical}: {name} is fed by {passed[name]!r}, which the master does not define"
+        elif not compatible(given, want):
+            yield f"{logical}: {name} is given a value of type {given} but is declared {want}"
+
+
+def _given_type(value, master_params: dict) -> str | None:
+    """Type of the value a master expression yields; None for a Ref to nothing."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        ref = value["Ref"]
+        if ref.startswith("AWS::"):
+            return "String"
+        if ref in master_params:
+            return value_type(master_params[ref].get("Type", "String"))
+        return None
+    return "String"  # GetAtt of a nested output, Sub, Join: a string
+
+
+def _check_output_reads(master: dict, nested_of: dict[str, dict]) -> Iterator[str]:
+    for stack, output in sorted(set(_output_reads(master))):
+        if stack not in nested_of:
+            continue  # a GetAtt of some other resource; cfn-lint checks those
+        if output not in nested_of[stack].get("Outputs", {}):
+            yield f"master reads {stack}.Outputs.{output}, which that template does not output"
+
+
+def _output_reads(node) -> Iterator[tuple[str, str]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _output_reads(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::GetAtt" and isinstance(value, list) and len(value) == 2:
+                attribute = str(value[1])
+                if attribute.startswith("Outputs."):
+                    yield str(value[0]), attribute.removeprefix("Outputs.")
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                for m in SUB_GETATT.finditer(str(text)):
+                    yield m["stack"], m["output"]
+            yield from _output_reads(value)
+
+
+def _check_limits(templates: dict[str, dict], sizes: dict[str, int]) -> Iterator[str]:
+    for name, body in templates.items():
+        for section, limit in LIMITS.items():
+            count = len(body.get(section, {}))
+            if count > limit:
+                yield f"{name}: {count} {section.lower()}, over CloudFormation's {limit}"
+        size = sizes.get(name, 0)
+        limit = MAX_MASTER_BYTES if name == MASTER_FILE else MAX_TEMPLATE_BYTES
+        if size > limit:
+            yield f"{name}: {size} bytes, over the {limit} bytes this set allows"
+
+
+def check_directory(directory: Path) -> list[str]:
+    sizes = {p.name: p.stat().st_size for p in directory.glob("*.yml")}
+    return check(load_set(directory), sizes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print("usage: python -m generator.contract DIR [DIR ...]", file=sys.stderr)
+        return 2
+    failed = False
+    for arg in args:
+        directory = Path(arg)
+        if not (directory / MASTER_FILE).is_file():
+            print(f"error: {directory} holds no {MASTER_FILE}", file=sys.stderr)
+            return 2
+        findings = check_directory(directory)
+        for finding in findings:
+            print(f"{directory}: {finding}")
+        failed = failed or bool(findings)
+        if not findings:
+            print(f"{directory}: contract holds")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
