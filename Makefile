@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# One stamp per requirements group, so each target installs only what it needs.
+STAMP_TEMPLATES := $(VENV)/.installed-templates
+STAMP_AWS := $(VENV)/.installed-aws
+STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
 .PHONY: help templates routes test lint format bench-appliance publish clean-venv
@@ -10,37 +13,42 @@ STAMP := $(VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-$(STAMP): requirements.txt
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $(STAMP)
 
-templates: $(STAMP) ## Generate output/<partition>/single-vpc/ for aws and aws-cn
+$(VENV)/.installed-%: requirements/%.txt requirements/templates.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(STAMP_AWS): requirements/aws.txt
+$(STAMP_TEST): requirements/test.txt requirements/aws.txt
+
+templates: $(STAMP_TEMPLATES) ## Generate output/<partition>/single-vpc/ for aws and aws-cn
 	$(PY) -m generator --partition both --architecture single-vpc --output output
 
-routes: $(STAMP) ## Trace every flow through output/'s route tables (route-path verifier)
+routes: $(STAMP_TEMPLATES) ## Trace every flow through output/'s route tables (route-path verifier)
 	@for set in output/*/*/; do echo "== $$set"; $(PY) -m generator.routepath $$set || exit 1; done
 
-lint: $(STAMP) ## ruff, vermin (appliance on Python 3.9) and cfn-lint over output/
+lint: $(STAMP_TEST) ## ruff, vermin (appliance on Python 3.9) and cfn-lint over output/
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
 	$(VENV)/bin/cfn-lint -- 'output/**/*.yml'  # regions and rules: .cfnlintrc
 
-test: $(STAMP) ## Everything CI runs: ruff, vermin, then the whole pytest suite (cfn-lint included)
+test: $(STAMP_TEST) ## Everything CI runs: ruff, vermin, then the whole pytest suite (cfn-lint included)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
 	$(PY) -m pytest
 
-format: $(STAMP) ## Apply ruff's fixes and formatting
+format: $(STAMP_TEST) ## Apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench-appliance: $(STAMP) ## Appliance packets/s for 1 and 2 workers against a UDP echo ceiling (root)
+bench-appliance: $(STAMP_TEST) ## Appliance packets/s for 1 and 2 workers against a UDP echo ceiling (root)
 	$(PY) -m benchmarks.appliance
 
-publish: $(STAMP) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a] [REGION=r] [ARGS=...]
+publish: $(STAMP_AWS) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a] [REGION=r] [ARGS=...]
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<bucket name>"; exit 2; }
 	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) \
 	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) $(ARGS)
