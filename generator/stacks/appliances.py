@@ -17,6 +17,7 @@ from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
 from generator.stacks.security import rule
+from generator.stacks.ssm_role import instance_profile, signal_policy
 
 CONCERN = "Appliances"
 GROUP_ID = "ApplianceGroup"
@@ -31,6 +32,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
         catalogue,
     )
     _add_security_group(b, topology)
+    signal_policy(b, "Appliance", "ApplianceSignalPolicy")
     _add_launch_template(b)
     _add_group(b, topology)
     return b.done()
@@ -69,9 +71,7 @@ def _add_launch_template(b: NestedBuilder) -> None:
             LaunchTemplateData=ec2.LaunchTemplateData(
                 ImageId=b.master("LinuxAmiId"),
                 InstanceType=b.master("ApplianceInstanceType"),
-                IamInstanceProfile=ec2.IamInstanceProfile(
-                    Name=b.output_of("SSMRole", "InstanceProfileName")
-                ),
+                IamInstanceProfile=ec2.IamInstanceProfile(Name=instance_profile(b, "Appliance")),
                 SecurityGroupIds=[Ref("ApplianceSecurityGroup")],
                 MetadataOptions=imdsv2(),
                 BlockDeviceMappings=encrypted_root(LINUX_ROOT_DEVICE, launch_template=True),
@@ -105,6 +105,8 @@ def _add_group(b: NestedBuilder, topology: Topology) -> None:
             CreationPolicy=CreationPolicy(
                 ResourceSignal=ResourceSignal(Count=int(count), Timeout=SIGNAL_TIMEOUT)
             ),
+            # In place before any appliance boots, so its first signal is allowed.
+            DependsOn=["ApplianceSignalPolicy"],
             UpdatePolicy=UpdatePolicy(
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
                     MinInstancesInService=str(max(int(count) - 1, 0)),

@@ -8,6 +8,7 @@ from generator.model import Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
 from generator.stacks.security import per_subnet, rule
+from generator.stacks.ssm_role import instance_profile
 
 CONCERN = "Bastion"
 RDP = 3389
@@ -46,7 +47,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
             KeyName=b.master("KeyPairName"),
             SubnetId=b.subnet_input(subnet),
             SecurityGroupIds=[Ref("BastionSecurityGroup")],
-            IamInstanceProfile=b.output_of("SSMRole", "InstanceProfileName"),
+            IamInstanceProfile=instance_profile(b, "Bastion"),
             MetadataOptions=imdsv2(),
             BlockDeviceMappings=encrypted_root(WINDOWS_ROOT_DEVICE),
             Tags=b.tags("bastion"),

@@ -12,6 +12,7 @@ from generator.model import Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
 from generator.stacks.security import per_subnet, rule
+from generator.stacks.ssm_role import instance_profile, signal_policy
 
 CONCERN = "Web"
 HTTP = 80
@@ -65,7 +66,9 @@ def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
 
 
 def _add_servers(b: NestedBuilder, topology: Topology) -> None:
-    profile = b.output_of("SSMRole", "InstanceProfileName")
+    profile = instance_profile(b, "Web")
+    # In place before any server boots, so its first signal is allowed.
+    signal_policy(b, "Web", "WebSignalPolicy")
     for subnet in topology.tier(Tier.APPLICATION):
         logical = naming.web_server_id(subnet.az)
         number = subnet.az + 1
@@ -84,6 +87,7 @@ def _add_servers(b: NestedBuilder, topology: Topology) -> None:
                 CreationPolicy=CreationPolicy(
                     ResourceSignal=ResourceSignal(Count=1, Timeout="PT20M")
                 ),
+                DependsOn=["WebSignalPolicy"],
             )
         )
         b.output(f"{logical}Id", Ref(logical), f"Instance id of web server {number}.")

@@ -163,17 +163,55 @@ def test_every_instance_requires_imdsv2_encrypts_ebs_and_has_the_ssm_profile():
     templates = load_set(COMMITTED / "aws-cn" / "single-vpc")
     instances = _instances(templates)
     assert set(instances) == {"ApplianceLaunchTemplate", "WebServer1", "WebServer2", "Bastion"}
+    kinds = {"ApplianceLaunchTemplate": "Appliance", "Bastion": "Bastion"}
     for name, props in instances.items():
         assert props["MetadataOptions"]["HttpTokens"] == "required", name
         assert all(m["Ebs"]["Encrypted"] is True for m in props["BlockDeviceMappings"]), name
-        assert props["IamInstanceProfile"] in (
-            {"Ref": "InstanceProfileName"},
-            {"Name": {"Ref": "InstanceProfileName"}},
-        )
-    role = templates["Nested-SSMRole.yml"]["Resources"]["InstanceRole"]["Properties"]
-    assert role["ManagedPolicyArns"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
-    ]
+        profile = f"{kinds.get(name, 'Web')}InstanceProfileName"
+        assert props["IamInstanceProfile"] in ({"Ref": profile}, {"Name": {"Ref": profile}})
+    roles = resources(templates["Nested-SSMRole.yml"], "AWS::IAM::Role")
+    assert set(roles) == {"ApplianceRole", "WebRole", "BastionRole"}
+    for role in roles.values():
+        assert role["Properties"]["ManagedPolicyArns"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+        ]
+        assert "Policies" not in role["Properties"]
+
+
+def test_only_signalling_instances_may_signal_and_only_their_own_stack():
+    templates = load_set(COMMITTED / "aws" / "single-vpc")
+    master = templates["CN-GWLB.yml"]
+    grants = {}  # role output name -> stacks whose resources it may signal
+    for file, body in templates.items():
+        for policy in resources(body, "AWS::IAM::Policy").values():
+            (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+            assert statement["Action"] == "cloudformation:SignalResource"
+            # The stack's own id: no wildcard, no other stack.
+            assert statement["Resource"] == {"Ref": "AWS::StackId"}, file
+            (role,) = policy["Properties"]["Roles"]
+            stack = next(
+                s
+                for s in resources(master, "AWS::CloudFormation::Stack").values()
+                if s["Properties"]["TemplateURL"] == file
+            )
+            source = stack["Properties"]["Parameters"][role["Ref"]]
+            assert source["Fn::GetAtt"] == ["SSMRoleStack", f"Outputs.{role['Ref']}"]
+            grants.setdefault(role["Ref"], set()).add(file)
+    assert grants == {
+        "ApplianceRoleName": {"Nested-Appliances.yml"},
+        "WebRoleName": {"Nested-Web.yml"},
+    }
+    # Each signalled resource waits for its grant, and lives in the stack the grant names.
+    for file, logical in (
+        ("Nested-Appliances.yml", "ApplianceGroup"),
+        ("Nested-Web.yml", "WebServer1"),
+        ("Nested-Web.yml", "WebServer2"),
+    ):
+        resource = templates[file]["Resources"][logical]
+        assert "CreationPolicy" in resource
+        assert any(d.endswith("SignalPolicy") for d in resource["DependsOn"])
+    text = "".join(p.read_text() for p in (COMMITTED / "aws" / "single-vpc").glob("*.yml"))
+    assert ":stack/" not in text  # the old wildcard grant on stack/<root>-*/*
 
 
 def _rules(body, group):
