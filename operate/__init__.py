@@ -1,0 +1,1 @@
+"""Operate a deployed template set: deploy with a live nested-stack view, smoke-test, delete."""

@@ -1,0 +1,310 @@
+"""Pure model of one stack operation: events, the nested-stack tree, the failures' root cause."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+# Reasons CloudFormation gives to resources and stacks that failed only because something else
+# did; they never name the real problem.
+_CASCADE = re.compile(
+    r"Resource (creation|update|deletion) cancelled"
+    r"|The following resource\(s\) failed to"
+    r"|Embedded stack .* was not successfully"
+    r"|cancelled",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stack event, as DescribeStackEvents reports it."""
+
+    event_id: str
+    stack_id: str
+    stack_name: str
+    logical_id: str
+    physical_id: str
+    resource_type: str
+    status: str
+    reason: str
+    timestamp: datetime
+
+    @property
+    def is_stack_itself(self) -> bool:
+        """True for the events a stack writes about itself (not about one of its resources)."""
+        return self.resource_type == STACK_TYPE and self.physical_id == self.stack_id
+
+    @classmethod
+    def from_api(cls, raw: Mapping) -> Event:
+        return cls(
+            event_id=raw["EventId"],
+            stack_id=raw["StackId"],
+            stack_name=raw["StackName"],
+            logical_id=raw["LogicalResourceId"],
+            physical_id=raw.get("PhysicalResourceId") or "",
+            resource_type=raw.get("ResourceType") or "",
+            status=raw["ResourceStatus"],
+            reason=raw.get("ResourceStatusReason") or "",
+            timestamp=raw["Timestamp"],
+        )
+
+
+def is_terminal(status: str) -> bool:
+    """A stack status no further event will follow by itself."""
+    return not status.endswith("_IN_PROGRESS")
+
+
+def is_failure(status: str) -> bool:
+    return status.endswith("_FAILED")
+
+
+def stack_name_of(stack_id: str) -> str:
+    """Name part of a stack ARN (arn:...:stack/NAME/GUID); anything else is taken as a name."""
+    parts = stack_id.split("/")
+    return parts[1] if stack_id.startswith("arn:") and len(parts) >= 3 else stack_id
+
+
+@dataclass
+class ResourceNode:
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    status: str = ""
+    reason: str = ""
+    started: datetime | None = None
+    ended: datetime | None = None
+    stack: StackNode | None = None  # the nested stack this resource is, once known
+
+    def elapsed(self, now: datetime) -> float | None:
+        """Seconds from this operation's first event on the resource to its last terminal one."""
+        if self.started is None:
+            return None
+        end = self.ended if self.ended is not None else now
+        return max(0.0, (end - self.started).total_seconds())
+
+
+@dataclass
+class StackNode:
+    stack_id: str
+    name: str
+    status: str = ""
+    reason: str = ""
+    started: datetime | None = None
+    ended: datetime | None = None
+    resources: dict[str, ResourceNode] = field(default_factory=dict)
+
+    @property
+    def deleted(self) -> bool:
+        return self.status == "DELETE_COMPLETE"
+
+    def elapsed(self, now: datetime) -> float | None:
+        if self.started is None:
+            return None
+        end = self.ended if self.ended is not None else now
+        return max(0.0, (end - self.started).total_seconds())
+
+
+@dataclass(frozen=True)
+class Link:
+    """A nested stack found through ListStackResources rather than through an event."""
+
+    parent_stack_id: str
+    logical_id: str
+    physical_id: str
+
+
+def _apply(node: ResourceNode | StackNode, event: Event) -> None:
+    if node.started is None:
+        node.started = event.timestamp
+    node.status, node.reason = event.status, event.reason
+    node.ended = None if event.status.endswith("_IN_PROGRESS") else event.timestamp
+
+
+def _matches(physical_id: str, stack: StackNode) -> bool:
+    return physical_id in (stack.stack_id, stack.name)
+
+
+def build_tree(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()) -> StackNode:
+    """The root stack with its resources, each nested stack hung under the resource it is.
+
+    Events are applied in time order; a nested stack is matched to its parent's resource by stack
+    id or name (moto reports nested stacks by name, AWS by id).
+    """
+    ordered = sorted(events, key=lambda e: e.timestamp)
+    stacks: dict[str, StackNode] = {}
+    root = StackNode(stack_id=root_id, name=stack_name_of(root_id))
+    stacks[root_id] = root
+    for event in ordered:
+        stack = stacks.get(event.stack_id)
+        if stack is None:
+            stack = stacks[event.stack_id] = StackNode(event.stack_id, event.stack_name)
+        if event.is_stack_itself:
+            _apply(stack, event)
+            if stack is root:
+                root.name = event.stack_name
+            continue
+        resource = stack.resources.get(event.logical_id)
+        if resource is None:
+            resource = stack.resources[event.logical_id] = ResourceNode(
+                event.logical_id, event.resource_type
+            )
+        if event.physical_id:
+            resource.physical_id = event.physical_id
+        _apply(resource, event)
+    for link in links:
+        parent = stacks.get(link.parent_stack_id) or next(
+            (s for s in stacks.values() if _matches(link.parent_stack_id, s)), None
+        )
+        if parent is not None and link.logical_id not in parent.resources:
+            parent.resources[link.logical_id] = ResourceNode(
+                link.logical_id, STACK_TYPE, physical_id=link.physical_id
+            )
+        elif parent is not None and not parent.resources[link.logical_id].physical_id:
+            parent.resources[link.logical_id].physical_id = link.physical_id
+    for stack in stacks.values():
+        for resource in stack.resources.values():
+            if resource.resource_type != STACK_TYPE or not resource.physical_id:
+                continue
+            child = next(
+                (s for s in stacks.values() if s is not root and _matches(resource.physical_id, s)),
+                None,
+            )
+            if child is None:
+                child = StackNode(resource.physical_id, stack_name_of(resource.physical_id))
+                stacks[resource.physical_id] = child
+            resource.stack = child
+    return root
+
+
+def walk(
+    stack: StackNode, path: tuple[str, ...] = ()
+) -> Iterable[tuple[tuple[str, ...], StackNode]]:
+    """Every stack of the tree, depth first, with its path of logical ids from the root."""
+    here = path or (stack.name,)
+    yield here, stack
+    for resource in stack.resources.values():
+        if resource.stack is not None:
+            yield from walk(resource.stack, (*here, resource.logical_id))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One real failure: the resource, where it sits, what CloudFormation said, and when."""
+
+    path: tuple[str, ...]  # logical ids from the root stack's name down to the resource
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+    timestamp: datetime
+    stack_name: str
+    stack_deleted: bool  # the nested stack holding it no longer exists (rolled back, deleted)
+    elapsed_seconds: float | None = None
+
+
+def failures(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()) -> list[Failure]:
+    """Every failed resource whose failure is its own, oldest first, the deeper one first on a tie.
+
+    Cancellations and "the following resources failed" are left out, and so is a nested stack
+    resource whose own stack shows a failure: the failure inside is the one to read. A failed
+    nested stack with nothing inside (a bad TemplateURL, a parameter it refused) stays in.
+    """
+    events = list(events)
+    root = build_tree(events, root_id, links)
+    by_stack = {stack.stack_id: (path, stack) for path, stack in walk(root)}
+    own = [
+        e
+        for e in events
+        if is_failure(e.status) and not e.is_stack_itself and not _CASCADE.search(e.reason)
+    ]
+    # A stack with an own failure anywhere in it explains its parent's failed stack resource.
+    explained = {e.stack_id for e in own}
+    found: list[tuple[int, Failure]] = []
+    for event in own:
+        entry = by_stack.get(event.stack_id)
+        if entry is None:
+            continue
+        path, stack = entry
+        resource = stack.resources.get(event.logical_id)
+        if resource is not None and resource.stack and resource.stack.stack_id in explained:
+            continue
+        elapsed = None
+        if resource is not None and resource.started is not None:
+            elapsed = max(0.0, (event.timestamp - resource.started).total_seconds())
+        found.append(
+            (
+                len(path),
+                Failure(
+                    path=(*path, event.logical_id),
+                    logical_id=event.logical_id,
+                    resource_type=event.resource_type,
+                    status=event.status,
+                    reason=event.reason,
+                    timestamp=event.timestamp,
+                    stack_name=stack.name,
+                    stack_deleted=stack.deleted and stack is not root,
+                    elapsed_seconds=elapsed,
+                ),
+            )
+        )
+    if not found:
+        found = [(len(p), f) for p, f in _stack_level_failures(root)]
+    if not found:
+        # Only cascades were seen (the inner stack's events could not be read): better than none.
+        found = [
+            (0, _bare_failure(e, stack_deleted=False))
+            for e in events
+            if is_failure(e.status) and not e.is_stack_itself
+        ]
+    found.sort(key=lambda item: (item[1].timestamp, -item[0]))
+    return [failure for _, failure in found]
+
+
+def _bare_failure(event: Event, stack_deleted: bool) -> Failure:
+    return Failure(
+        path=(event.stack_name, event.logical_id),
+        logical_id=event.logical_id,
+        resource_type=event.resource_type,
+        status=event.status,
+        reason=event.reason,
+        timestamp=event.timestamp,
+        stack_name=event.stack_name,
+        stack_deleted=stack_deleted,
+    )
+
+
+def _stack_level_failures(root: StackNode) -> list[tuple[tuple[str, ...], Failure]]:
+    """Last resort: a stack whose own reason is not a cascade (e.g. a refused parameter)."""
+    out = []
+    for path, stack in walk(root):
+        if stack.reason and not _CASCADE.search(stack.reason) and _is_bad_stack_status(stack):
+            out.append(
+                (
+                    path,
+                    Failure(
+                        path=path,
+                        logical_id=stack.name,
+                        resource_type=STACK_TYPE,
+                        status=stack.status,
+                        reason=stack.reason,
+                        timestamp=stack.ended or stack.started or datetime.min,
+                        stack_name=stack.name,
+                        stack_deleted=stack.deleted and stack is not root,
+                    ),
+                )
+            )
+    return out
+
+
+def _is_bad_stack_status(stack: StackNode) -> bool:
+    return is_failure(stack.status) or "ROLLBACK" in stack.status
+
+
+def root_cause(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()) -> Failure | None:
+    """The first real failure of the operation, however deep; None when nothing failed."""
+    found = failures(events, root_id, links)
+    return found[0] if found else None
