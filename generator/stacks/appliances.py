@@ -22,6 +22,8 @@ from generator.stacks.ssm_role import instance_profile, signal_policy
 CONCERN = "Appliances"
 GROUP_ID = "ApplianceGroup"
 SIGNAL_TIMEOUT = "PT15M"
+# Explicit rather than the AMI's default, so the flow log's rotation budget has a known disk.
+ROOT_VOLUME_GIB = 16
 
 
 def build(topology: Topology, catalogue: dict) -> Nested:
@@ -74,7 +76,9 @@ def _add_launch_template(b: NestedBuilder) -> None:
                 IamInstanceProfile=ec2.IamInstanceProfile(Name=instance_profile(b, "Appliance")),
                 SecurityGroupIds=[Ref("ApplianceSecurityGroup")],
                 MetadataOptions=imdsv2(),
-                BlockDeviceMappings=encrypted_root(LINUX_ROOT_DEVICE, launch_template=True),
+                BlockDeviceMappings=encrypted_root(
+                    LINUX_ROOT_DEVICE, launch_template=True, size_gib=ROOT_VOLUME_GIB
+                ),
                 UserData=Base64(Sub(userdata.appliance(GROUP_ID))),
             ),
         )

@@ -14,6 +14,14 @@ CONCERN = "GWLB"
 GENEVE_PORT = 6081
 HEALTH_PORT = 80
 HEALTH_PATH = "/health"
+TARGET_GROUP_ATTRIBUTES = {
+    "deregistration_delay.timeout_seconds": "30",
+    # Without these, flows of a failed or removed appliance stay pinned to it and are dropped.
+    # With them the GWLB rehashes those flows onto healthy appliances, which pick them up
+    # mid-stream. AWS requires the two values to match.
+    "target_failover.on_unhealthy": "rebalance",
+    "target_failover.on_deregistration": "rebalance",
+}
 
 
 def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
@@ -59,7 +67,8 @@ def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             HealthyThresholdCount=2,
             UnhealthyThresholdCount=2,
             TargetGroupAttributes=[
-                elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")
+                elb.TargetGroupAttribute(Key=key, Value=value)
+                for key, value in TARGET_GROUP_ATTRIBUTES.items()
             ],
             Tags=b.tags("appliance target group"),
         )

@@ -8,13 +8,14 @@ LINUX_ROOT_DEVICE = "/dev/xvda"
 WINDOWS_ROOT_DEVICE = "/dev/sda1"
 
 
-def encrypted_root(device: str, launch_template: bool = False) -> list:
+def encrypted_root(device: str, launch_template: bool = False, size_gib: int | None = None) -> list:
     # Instances and launch templates spell the same mapping with different troposphere classes.
     if launch_template:
         mapping, ebs = ec2.LaunchTemplateBlockDeviceMapping, ec2.EBSBlockDevice
     else:
         mapping, ebs = ec2.BlockDeviceMapping, ec2.EbsBlockDevice
-    return [mapping(DeviceName=device, Ebs=ebs(Encrypted=True, VolumeType="gp3"))]
+    size = {} if size_gib is None else {"VolumeSize": size_gib}
+    return [mapping(DeviceName=device, Ebs=ebs(Encrypted=True, VolumeType="gp3", **size))]
 
 
 def imdsv2() -> ec2.MetadataOptions:

@@ -55,7 +55,8 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
             "AWS::EC2::KeyPair::KeyName",
             "Key pair",
             ACCESS_GROUP,
-            "Existing EC2 key pair, used to decrypt the bastion's Windows password.",
+            "Existing EC2 key pair of type RSA, used to decrypt the bastion's Windows password "
+            "(Windows passwords cannot be decrypted with an ED25519 key).",
         ),
         ParamSpec(
             "BastionAllowedCidr",

@@ -16,6 +16,7 @@ from generator.stacks.ssm_role import instance_profile, signal_policy
 
 CONCERN = "Web"
 HTTP = 80
+LOCAL_PORT_BASE = 8080  # web server N is forwarded to localhost:8080+N
 
 
 def build(topology: Topology, catalogue: dict) -> Nested:
@@ -101,6 +102,17 @@ def _add_servers(b: NestedBuilder, topology: Topology) -> None:
             Sub(f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}}"),
             f"Opens a Session Manager shell on web server {number}.",
         )
+        local = LOCAL_PORT_BASE + number
+        b.output(
+            f"{logical}PortForwardCommand",
+            Sub(
+                f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}} "
+                "--document-name AWS-StartPortForwardingSession "
+                f"--parameters portNumber={HTTP},localPortNumber={local}"
+            ),
+            f"Then open http://localhost:{local}/ to see web server {number} with no public "
+            "port 80 (no ICP filing needed in China).",
+        )
 
 
 def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
@@ -112,6 +124,11 @@ def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             Scheme="internet-facing",
             Subnets=[b.subnet_input(s) for s in topology.tier(Tier.PUBLIC)],
             SecurityGroups=[Ref("AlbSecurityGroup")],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(
+                    Key="routing.http.drop_invalid_header_fields.enabled", Value="true"
+                )
+            ],
             Tags=b.tags("ALB"),
         )
     )
@@ -142,5 +159,7 @@ def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
     b.output(
         "AlbUrl",
         Sub("http://${ApplicationLoadBalancer.DNSName}/"),
-        "Open this: each reload answers 'web server N' through the GWLB.",
+        "Open this: each reload answers 'web server N' through the GWLB. In China, port 80 "
+        "of an internet-facing ALB answers only once the account has an ICP filing; until "
+        "then use a WebServer<N>PortForwardCommand output.",
     )

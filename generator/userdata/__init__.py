@@ -8,6 +8,9 @@ import jinja2
 
 from generator import bundle
 
+# The largest packet a GWLB carries; instances whose traffic crosses it use this MTU.
+GWLB_MTU = 8500
+
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent),
     undefined=jinja2.StrictUndefined,
@@ -39,7 +42,9 @@ def web_server(number: int, logical_id: str) -> str:
     """cloud-config of web server `number`: a static page served by python3, then a signal sent
     along the inspected path (GWLB endpoint, appliance, NAT), which proves that path works."""
     signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/", tries=24)
-    return _ENV.get_template("web_server.yaml.j2").render(number=number, signal=signal)
+    return _ENV.get_template("web_server.yaml.j2").render(
+        number=number, signal=signal, mtu=GWLB_MTU
+    )
 
 
 def _signal(logical_id: str, check: str, tries: int) -> str:

@@ -167,8 +167,12 @@ def test_every_instance_requires_imdsv2_encrypts_ebs_and_has_the_ssm_profile():
     for name, props in instances.items():
         assert props["MetadataOptions"]["HttpTokens"] == "required", name
         assert all(m["Ebs"]["Encrypted"] is True for m in props["BlockDeviceMappings"]), name
+        assert all(m["Ebs"]["VolumeType"] == "gp3" for m in props["BlockDeviceMappings"]), name
         profile = f"{kinds.get(name, 'Web')}InstanceProfileName"
         assert props["IamInstanceProfile"] in ({"Ref": profile}, {"Name": {"Ref": profile}})
+    # The appliance's flow log rotates within a disk whose size the template states.
+    (root,) = instances["ApplianceLaunchTemplate"]["BlockDeviceMappings"]
+    assert root["Ebs"]["VolumeSize"] == 16
     roles = resources(templates["Nested-SSMRole.yml"], "AWS::IAM::Role")
     assert set(roles) == {"ApplianceRole", "WebRole", "BastionRole"}
     for role in roles.values():
@@ -257,6 +261,40 @@ def test_gwlb_target_group_checks_the_appliance_health_endpoint():
     (lb,) = resources(body, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     attrs = {a["Key"]: a["Value"] for a in lb["Properties"]["LoadBalancerAttributes"]}
     assert attrs["load_balancing.cross_zone.enabled"] == "true"
+
+
+@pytest.mark.parametrize(("partition", "architecture"), SETS)
+def test_flows_of_a_failed_appliance_move_to_a_healthy_one(partition, architecture):
+    body = load_set(COMMITTED / partition / architecture)["Nested-GWLB.yml"]
+    (tg,) = resources(body, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    attrs = {a["Key"]: a["Value"] for a in tg["Properties"]["TargetGroupAttributes"]}
+    # AWS accepts the two only with the same value.
+    assert attrs["target_failover.on_unhealthy"] == "rebalance"
+    assert attrs["target_failover.on_deregistration"] == "rebalance"
+
+
+def test_the_alb_drops_invalid_header_fields():
+    body = load_set(COMMITTED / "aws-cn" / "single-vpc")["Nested-Web.yml"]
+    (lb,) = resources(body, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    attrs = {a["Key"]: a["Value"] for a in lb["Properties"]["LoadBalancerAttributes"]}
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_china_notes_where_users_meet_them():
+    templates = load_set(COMMITTED / "aws-cn" / "single-vpc")
+    master = templates["CN-GWLB.yml"]
+    assert "RSA" in master["Parameters"]["KeyPairName"]["Description"]
+    assert "ICP" in master["Outputs"]["AlbUrl"]["Description"]
+    for n in (1, 2):
+        out = master["Outputs"][f"WebServer{n}PortForwardCommand"]
+        command = out["Value"]["Fn::GetAtt"]
+        assert command == ["WebStack", f"Outputs.WebServer{n}PortForwardCommand"]
+        nested = templates["Nested-Web.yml"]["Outputs"][f"WebServer{n}PortForwardCommand"]
+        text = nested["Value"]["Fn::Sub"]
+        assert "--document-name AWS-StartPortForwardingSession " in text
+        assert f"--target ${{WebServer{n}}}" in text and "portNumber=80," in text
+        assert f"localhost:{8080 + n}" in out["Description"]
+        assert f"localPortNumber={8080 + n}" in text
 
 
 def test_readiness_signals_gate_creation():

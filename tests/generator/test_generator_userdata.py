@@ -5,6 +5,7 @@ import ast
 import base64
 import gzip
 import io
+import os
 import re
 import subprocess
 import sys
@@ -146,3 +147,35 @@ def test_the_shipped_appliance_starts_from_the_archive_alone(tmp_path):
         timeout=120,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _bootcmd(text: str) -> list[str]:
+    """The shell lines of a cloud-config's bootcmd, parsed as cloud-init would."""
+    import yaml
+
+    config = yaml.safe_load(text)
+    return [item[2] for item in config.get("bootcmd", []) if item[:2] == ["sh", "-c"]]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a network namespace")
+def test_web_servers_lower_their_mtu_to_what_the_gwlb_carries():
+    (command,) = _bootcmd(_user_data(load_set(COMMITTED / "aws" / "single-vpc"))["WebServer1"])
+    ns = f"gwlbq-mtu-{os.getpid()}"
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, text=True, timeout=20)  # noqa: E731
+    run("ip", "netns", "add", ns)
+    try:
+        # Two interfaces at the VPC's default MTU, as an instance with a second ENI has.
+        run("ip", "-n", ns, "link", "add", "ens5", "mtu", "9001", "type", "veth", "peer", "ens6")
+        run("ip", "-n", ns, "link", "set", "ens6", "mtu", "9001")
+        run("ip", "netns", "exec", ns, "sh", "-c", command)
+        for dev, mtu in (("ens5", 8500), ("ens6", 8500), ("lo", 65536)):
+            shown = run("ip", "-n", ns, "-o", "link", "show", dev).stdout
+            assert f" mtu {mtu} " in shown, shown
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+
+
+def test_the_appliances_keep_the_vpc_mtu():
+    # Appliances receive the GWLB's Geneve (8,500 bytes inside, more outside): no lowering.
+    text = _user_data(load_set(COMMITTED / "aws" / "single-vpc"))["ApplianceLaunchTemplate"]
+    assert _bootcmd(text) == []
