@@ -1,0 +1,149 @@
+"""Addresses, device names and Linux routes for a LabSpec, decided before anything is built. Pure.
+
+Private addresses come from the templates' own CIDRs; public ones (Elastic IPs, NAT gateways, ALB
+nodes, the internet client and server) from 198.18.0.0/15, the benchmarking range (RFC 2544),
+which only ever exists inside the lab's namespaces.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from lab.model import LabSpec, Route
+
+ROUTER_OFFSET = 1  # the VPC router is the subnet's first address, as in AWS
+GWLB_NODE_OFFSET, NAT_OFFSET, ALB_NODE_OFFSET, FIRST_HOST = 5, 6, 20, 10
+INTERNET_LAN = "198.19.255.0/24"  # the internet's own hosts
+INTERNET_ROUTER, CLIENT_IP, SERVER_IP = "198.19.255.1", "198.19.255.10", "198.19.255.20"
+IGW_LINK_VPC, IGW_LINK_GW = "169.254.0.1", "169.254.0.2"  # router <-> internet gateway, per VPC
+
+
+def host_ip(cidr: str, offset: int) -> str:
+    net = ipaddress.IPv4Network(cidr)
+    if offset >= net.num_addresses - 1:
+        raise ValueError(f"{cidr} is too small for host offset {offset}")
+    return str(net.network_address + offset)
+
+
+def public_block(vpc_index: int) -> str:
+    """Public addresses mapped by VPC number vpc_index's internet gateway."""
+    return f"198.18.{vpc_index}.0/24"
+
+
+def uplink(vpc_index: int) -> tuple[str, str]:
+    """(internet side, gateway side) of the /30 between the internet and a VPC's gateway."""
+    base = ipaddress.IPv4Address("198.19.0.0") + 4 * vpc_index
+    return str(base + 1), str(base + 2)
+
+
+@dataclass(frozen=True)
+class Node:
+    """Something with one address in a subnet: a host, a NAT gateway, an ALB or GWLB node."""
+
+    id: str
+    label: str
+    subnet: str
+    ip: str
+    public_ip: str | None
+
+
+@dataclass
+class Plan:
+    vpc_index: dict[str, int] = field(default_factory=dict)
+    bridge: dict[str, str] = field(default_factory=dict)  # subnet -> bridge in its VPC router
+    tun: dict[str, str] = field(default_factory=dict)  # endpoint -> TUN device in its router
+    table_number: dict[str, int] = field(default_factory=dict)  # route table -> Linux table
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def gateway_of(self, spec: LabSpec, subnet: str) -> str:
+        return host_ip(spec.subnets[subnet].cidr, ROUTER_OFFSET)
+
+
+def plan(spec: LabSpec) -> Plan:
+    p = Plan()
+    for i, vpc in enumerate(sorted(spec.vpcs)):
+        p.vpc_index[vpc] = i
+    for i, sid in enumerate(sorted(spec.subnets)):
+        p.bridge[sid] = f"s{i}"
+    for i, eid in enumerate(sorted(spec.endpoints)):
+        p.tun[eid] = f"e{i}"
+    for i, table in enumerate(sorted(spec.routes)):
+        p.table_number[table] = 100 + i
+    used: dict[str, int] = {}
+    public_next: dict[str, int] = {}
+
+    def public(subnet: str) -> str:
+        vpc = spec.subnets[subnet].vpc
+        n = public_next.get(vpc, 10)
+        public_next[vpc] = n + 1
+        return host_ip(public_block(p.vpc_index[vpc]), n)
+
+    def add(node_id: str, label: str, subnet: str, offset: int | None, is_public: bool) -> None:
+        if offset is None:
+            offset = used.get(subnet, FIRST_HOST)
+            used[subnet] = offset + 1
+        ip = host_ip(spec.subnets[subnet].cidr, offset)
+        p.nodes[node_id] = Node(node_id, label, subnet, ip, public(subnet) if is_public else None)
+
+    for gwlb in sorted(spec.gwlbs.values(), key=lambda g: g.id):
+        for sid in gwlb.subnets:
+            add(
+                f"{gwlb.id}@{sid}",
+                f"{gwlb.name} node {spec.subnets[sid].name}",
+                sid,
+                GWLB_NODE_OFFSET,
+                False,
+            )
+    for nat in sorted(spec.nats.values(), key=lambda n: n.id):
+        add(nat.id, nat.name, nat.subnet, NAT_OFFSET, True)
+    for alb in sorted(spec.albs.values(), key=lambda a: a.id):
+        for sid in alb.subnets:
+            add(
+                f"{alb.id}@{sid}",
+                f"{alb.name} node {spec.subnets[sid].name}",
+                sid,
+                ALB_NODE_OFFSET,
+                True,
+            )
+    for host in sorted(spec.hosts.values(), key=lambda h: h.id):
+        add(host.id, host.name, host.subnet, None, host.public)
+    return p
+
+
+@dataclass(frozen=True)
+class LinuxRoute:
+    destination: str
+    device: str
+    via: str | None = None
+
+
+def linux_routes(spec: LabSpec, p: Plan, table: str, vpc: str) -> list[LinuxRoute]:
+    """A route table as Linux routes: AWS's local route becomes one route per subnet of the VPC,
+    left out where the table routes that subnet's exact block (or a block holding it, more
+    specific than the VPC) elsewhere; longest prefix match then decides as AWS does."""
+    routes: list[Route] = spec.routes.get(table, [])
+    vpc_net = ipaddress.IPv4Network(spec.vpcs[vpc])
+    out = []
+    for sid, subnet in sorted(spec.subnets.items()):
+        if subnet.vpc != vpc:
+            continue
+        net = ipaddress.IPv4Network(subnet.cidr)
+        overridden = any(
+            vpc_net.prefixlen < ipaddress.IPv4Network(r.destination).prefixlen <= net.prefixlen
+            and net.subnet_of(ipaddress.IPv4Network(r.destination))
+            for r in routes
+        )
+        if not overridden:
+            out.append(LinuxRoute(subnet.cidr, p.bridge[sid]))
+    # The rest of the VPC's block is local too: it goes nowhere, whatever broader routes say.
+    out.append(LinuxRoute(str(vpc_net), "blackhole"))
+    for r in routes:
+        if r.kind == "gwlbe":
+            out.append(LinuxRoute(r.destination, p.tun[r.target]))
+        elif r.kind == "nat":
+            node = p.nodes[r.target]
+            out.append(LinuxRoute(r.destination, p.bridge[node.subnet], node.ip))
+        elif r.kind == "igw":
+            out.append(LinuxRoute(r.destination, "igw", IGW_LINK_GW))
+    return out

@@ -1,0 +1,104 @@
+"""An ALB node: an HTTP proxy in its public subnet, round-robin over the healthy targets of its
+target group (all of them when none is healthy, as ELB fails open), with the group's health
+check. Each answer names the backend connection in X-Lab-Backend, so the lab can find the flow."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lab.health import Checker, Health, Target
+from lab.model import HealthCheck
+from lab.nsutil import inside, socket_in
+
+BACKEND_HEADER = "X-Lab-Backend"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    node: AlbNode
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        code, body, backend = self.node.forward(self.path, self.client_address[0])
+        self.send_response(code)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        if backend:
+            self.send_header(BACKEND_HEADER, backend)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # quiet: the lab prints its own table
+        pass
+
+
+class AlbNode:
+    def __init__(
+        self,
+        label: str,
+        ns: str,
+        address: str,
+        port: int,
+        targets: list[tuple[str, str, str, int]],
+        hc: HealthCheck,
+        scale: float,
+    ):
+        """targets: (host id, label, address, port)."""
+        self.label, self.ns, self.address, self.port = label, ns, address, port
+        self.targets = [
+            Target(hid, tlabel, addr, ns, Health(hc.healthy, hc.unhealthy))
+            for hid, tlabel, addr, _ in targets
+        ]
+        self.target_port = {hid: p for hid, _, _, p in targets}
+        self.checker = Checker(hc, self.targets, scale)
+        self.turn = itertools.count()
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        handler = type("H", (_Handler,), {"node": self})
+        with inside(self.ns):
+            self.server = ThreadingHTTPServer((self.address, self.port), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.checker.start()
+
+    def stop(self) -> None:
+        self.checker.stop()
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def choose(self) -> Target:
+        healthy = [t for t in self.targets if t.health.healthy]
+        pool = healthy or self.targets
+        with self.lock:
+            return pool[next(self.turn) % len(pool)]
+
+    def forward(self, path: str, client: str) -> tuple[int, bytes, str]:
+        target = self.choose()
+        port = self.target_port[target.id]
+        try:
+            with socket_in(self.ns) as s:
+                s.settimeout(5)
+                s.connect((target.address, port))
+                local = s.getsockname()
+                s.sendall(
+                    f"GET {path} HTTP/1.0\r\nHost: {target.address}\r\n"
+                    f"X-Forwarded-For: {client}\r\n\r\n".encode()
+                )
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        except OSError:
+            return 502, b"502 Bad Gateway\n", ""
+        head, _, body = data.partition(b"\r\n\r\n")
+        try:
+            code = int(head.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            return 502, b"502 Bad Gateway\n", ""
+        return code, body, f"{local[0]}:{local[1]} {target.address}:{port}"

@@ -1,0 +1,167 @@
+"""Reads a host's cloud-config user data (write_files, systemd units, runcmd) and replays it under
+a per-host root directory: files written, archives extracted, enabled units turned into argv."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import shlex
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+UNIT_DIR = "/etc/systemd/system/"
+
+
+class BootError(ValueError):
+    """User data the lab cannot replay."""
+
+
+@dataclass(frozen=True)
+class File:
+    path: str
+    content: bytes
+    mode: int
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    exec_start_pre: tuple[tuple[str, ...], ...]
+    exec_start: tuple[str, ...]
+    working_directory: str | None
+    environment: dict[str, str]
+    logs_directory: str | None
+
+
+@dataclass
+class Boot:
+    files: list[File] = field(default_factory=list)
+    runcmd: list[list[str]] = field(default_factory=list)
+
+    def file(self, path: str) -> File | None:
+        return next((f for f in self.files if f.path == path), None)
+
+    def enabled_units(self) -> list[Unit]:
+        """Units that runcmd starts with `systemctl enable --now` (or `start`), in that order."""
+        out = []
+        for cmd in self.runcmd:
+            if cmd[:1] == ["systemctl"] and ("--now" in cmd or "start" in cmd):
+                for name in (a for a in cmd[1:] if a.endswith(".service")):
+                    f = self.file(UNIT_DIR + name)
+                    if f is None:
+                        raise BootError(f"runcmd starts {name}, which user data does not write")
+                    out.append(parse_unit(name, f.content.decode()))
+        return out
+
+    def archives(self) -> list[tuple[str, str]]:
+        """(archive path, directory) of every `tar -xf ARCHIVE -C DIR` in runcmd."""
+        out = []
+        for cmd in self.runcmd:
+            if cmd[:1] == ["tar"] and "-xf" in cmd and "-C" in cmd:
+                out.append((cmd[cmd.index("-xf") + 1], cmd[cmd.index("-C") + 1]))
+        return out
+
+
+def parse(user_data: str) -> Boot:
+    """A cloud-config document; anything else (a Windows host, a shell script) boots nothing."""
+    if not user_data.startswith("#cloud-config"):
+        return Boot()
+    try:
+        doc = yaml.safe_load(user_data) or {}
+    except yaml.YAMLError as exc:
+        raise BootError(f"user data is not valid YAML: {exc}") from None
+    boot = Boot()
+    for item in doc.get("write_files", []):
+        content = item.get("content", "")
+        encoding = item.get("encoding", "")
+        if encoding in ("gz+b64", "gzip+base64", "gz+base64"):
+            data = gzip.decompress(base64.b64decode(content))
+        elif encoding in ("b64", "base64"):
+            data = base64.b64decode(content)
+        elif encoding:
+            raise BootError(f"{item['path']}: unknown encoding {encoding!r}")
+        else:
+            data = content.encode()
+        boot.files.append(File(item["path"], data, int(str(item.get("permissions", "0644")), 8)))
+    for cmd in doc.get("runcmd", []):
+        boot.runcmd.append([str(a) for a in cmd] if isinstance(cmd, list) else shlex.split(cmd))
+    return boot
+
+
+def parse_unit(name: str, text: str) -> Unit:
+    pre, start, env = [], None, {}
+    workdir = logs = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        key, sep, value = line.partition("=")
+        if not sep or line.startswith(("#", ";")):
+            continue
+        if key == "ExecStartPre":
+            pre.append(tuple(shlex.split(value.lstrip("-"))))
+        elif key == "ExecStart":
+            start = tuple(shlex.split(value))
+        elif key == "WorkingDirectory":
+            workdir = value
+        elif key == "Environment":
+            env.update(item.split("=", 1) for item in shlex.split(value) if "=" in item)
+        elif key == "LogsDirectory":
+            logs = value
+    if start is None:
+        raise BootError(f"{name} has no ExecStart")
+    return Unit(name, tuple(pre), start, workdir, env, logs)
+
+
+class Root:
+    """A host's files under one directory: /etc/x becomes ROOT/etc/x in every path we run."""
+
+    def __init__(self, base: Path):
+        self.base = base
+
+    def path(self, guest: str) -> Path:
+        return self.base / guest.lstrip("/")
+
+    def install(self, boot: Boot) -> None:
+        for f in boot.files:
+            target = self.path(f.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.content)
+            target.chmod(f.mode)
+        for archive, directory in boot.archives():
+            dest = self.path(directory)
+            dest.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(fileobj=io.BytesIO(self.path(archive).read_bytes())) as tar:
+                for member in tar.getmembers():
+                    if member.name.startswith("/") or ".." in Path(member.name).parts:
+                        raise BootError(f"{archive}: unsafe member {member.name}")
+                    if not (member.isfile() or member.isdir()):
+                        raise BootError(f"{archive}: {member.name} is not a file or directory")
+                tar.extractall(dest)  # noqa: S202 - members checked above
+
+    def argv(self, argv: tuple[str, ...], python: str) -> list[str]:
+        """The unit's command with its interpreter replaced and absolute paths moved under root."""
+        out = []
+        for i, arg in enumerate(argv):
+            if i == 0 and Path(arg).name.startswith("python"):
+                out.append(python)
+            elif arg.startswith("/") and i > 0:
+                out.append(str(self.path(arg)))
+            else:
+                out.append(arg)
+        return out
+
+    def environment(self, unit: Unit) -> dict[str, str]:
+        env = {}
+        for key, value in unit.environment.items():
+            parts = value.split(":")
+            env[key] = ":".join(str(self.path(p)) if p.startswith("/") else p for p in parts)
+        return env
+
+    def prepare(self, unit: Unit) -> None:
+        if unit.logs_directory:
+            self.path("/var/log/" + unit.logs_directory).mkdir(parents=True, exist_ok=True)
+        if unit.working_directory:
+            self.path(unit.working_directory).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,177 @@
+"""Starts what the hosts' user data starts (the appliance, the web servers) under a per-host
+root, plus the internet server; keeps each process in its own session and stops it by PID."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab import cloudinit
+from lab.model import Host
+
+PYTHON_39 = "3.9.18"
+
+
+def python_for_hosts() -> tuple[str, str]:
+    """(interpreter, why): Python 3.9 as on Amazon Linux 2023 when pyenv has it, else ours."""
+    prefix = None
+    if shutil.which("pyenv"):
+        proc = subprocess.run(["pyenv", "prefix", PYTHON_39], capture_output=True, text=True)
+        if proc.returncode == 0:
+            prefix = proc.stdout.strip()
+    if prefix is None and Path(f"~/.pyenv/versions/{PYTHON_39}").expanduser().is_dir():
+        prefix = str(Path(f"~/.pyenv/versions/{PYTHON_39}").expanduser())
+    if prefix and Path(prefix, "bin", "python3").exists():
+        return str(Path(prefix, "bin", "python3")), f"Python {PYTHON_39} (pyenv)"
+    version = ".".join(map(str, sys.version_info[:3]))
+    return sys.executable, f"Python {version} (the lab's own; pyenv {PYTHON_39} not found)"
+
+
+class StartError(RuntimeError):
+    pass
+
+
+@dataclass
+class Service:
+    host: Host
+    ns: str
+    root: cloudinit.Root
+    unit: cloudinit.Unit
+    python: str
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def _popen(self, argv: list[str], **kw) -> subprocess.Popen:
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)  # the host's code comes from its own root, never the repo
+        env.update(self.root.environment(self.unit))
+        cwd = self.root.path(self.unit.working_directory) if self.unit.working_directory else None
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, *argv], env=env, cwd=cwd, start_new_session=True, **kw
+        )
+
+    def start(self) -> None:
+        self.root.prepare(self.unit)
+        for pre in self.unit.exec_start_pre:
+            check = self._popen(
+                self.root.argv(pre, self.python),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            out, _ = check.communicate(timeout=30)
+            if check.returncode != 0:
+                raise StartError(
+                    f"{self.host.name}: {self.unit.name} ExecStartPre failed: {out.strip()}"
+                )
+        with open(self.log, "ab") as log:
+            self.proc = self._popen(
+                self.root.argv(self.unit.exec_start, self.python),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM to the service's own process group (its session), SIGKILL if it lingers."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # Workers that outlived their supervisor share its process group: make sure of them.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class Hosts:
+    base: Path
+    python: str
+    services: list[Service] = field(default_factory=list)
+    extra: list[subprocess.Popen] = field(default_factory=list)
+
+    def boot(self, host: Host, ns: str, policy: bytes | None = None) -> list[Service]:
+        """Replays the host's user data; a policy replaces the appliance's shipped policy file."""
+        boot = cloudinit.parse(host.user_data)
+        root = cloudinit.Root(self.base / host.name)
+        root.install(boot)
+        started = []
+        for unit in boot.enabled_units():
+            if policy is not None:
+                for path in _policy_paths(unit):
+                    root.path(path).write_bytes(policy)
+            svc = Service(host, ns, root, unit, self.python, self.base / f"{host.name}.log")
+            self.services.append(svc)
+            svc.start()
+            started.append(svc)
+        return started
+
+    def of(self, host_id: str) -> list[Service]:
+        return [s for s in self.services if s.host.id == host_id]
+
+    def internet_server(self, ns: str, address: str, ports: tuple[int, ...]) -> None:
+        root = self.base / "internet-server"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "index.html").write_text("internet server\n")
+        for port in ports:
+            self.extra.append(
+                subprocess.Popen(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        ns,
+                        sys.executable,
+                        "-m",
+                        "http.server",
+                        str(port),
+                        "--bind",
+                        address,
+                        "--directory",
+                        str(root),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+
+    def stop_all(self) -> None:
+        for svc in self.services:
+            svc.stop()
+        for proc in self.extra:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+def _policy_paths(unit: cloudinit.Unit) -> list[str]:
+    argv = list(unit.exec_start)
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--policy"]
+
+
+def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

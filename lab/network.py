@@ -1,0 +1,279 @@
+"""Builds a LabSpec in network namespaces: one router per VPC applying each subnet's route table
+to traffic leaving it, internet gateways with 1:1 public addresses, NAT gateways, an internet
+with a client and a server, and one namespace per host; tears it all down again."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+from lab import addresses as A
+from lab.model import LabSpec
+from lab.nsutil import ip, ip_batch, nft, sysctl
+
+MTU = "9001"  # EC2's jumbo frames inside a VPC
+ROUTER_SYSCTLS = {
+    "net__ipv4__ip_forward": "1",
+    "net__ipv4__conf__all__rp_filter": "0",
+    "net__ipv4__conf__default__rp_filter": "0",
+    "net__ipv4__conf__all__send_redirects": "0",
+    "net__ipv4__conf__default__send_redirects": "0",
+}
+
+
+@dataclass
+class Lab:
+    token: str
+    spec: LabSpec
+    plan: A.Plan
+    router: dict[str, str] = field(default_factory=dict)  # VPC -> router namespace
+    node_ns: dict[str, str] = field(default_factory=dict)  # node id -> namespace
+    namespaces: list[str] = field(default_factory=list)  # every namespace, in creation order
+    internet: str = ""
+    client: str = ""
+    server: str = ""
+
+    def ns(self, name: str) -> str:
+        return f"lab{self.token}-{name}"
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
+
+
+def _prefix(cidr: str) -> int:
+    return ipaddress.IPv4Network(cidr).prefixlen
+
+
+class Builder:
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.ports = 0
+
+    def netns(self, name: str, router: bool = False) -> str:
+        ns = self.lab.ns(name)
+        ip(None, "netns", "add", ns)
+        self.lab.namespaces.append(ns)
+        ip(ns, "link", "set", "lo", "up")
+        if router:
+            sysctl(ns, **ROUTER_SYSCTLS)
+        return ns
+
+    def veth(self, ns_a: str, dev_a: str, ns_b: str, dev_b: str) -> None:
+        ip(
+            None,
+            "link",
+            "add",
+            "name",
+            dev_a,
+            "netns",
+            ns_a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            dev_b,
+            "netns",
+            ns_b,
+        )
+
+    def build(self) -> Lab:
+        lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
+        lab.internet = self.netns("internet", router=True)
+        ip_batch(
+            lab.internet,
+            [
+                "link add lan type bridge",
+                f"addr add {A.INTERNET_ROUTER}/24 dev lan",
+                "link set lan up",
+            ],
+        )
+        for vpc, index in plan.vpc_index.items():
+            self.vpc(vpc, index)
+        for node in plan.nodes.values():
+            self.node(node)
+        lab.client = self.outside("client", A.CLIENT_IP)
+        lab.server = self.outside("server", A.SERVER_IP)
+        for igw in spec.igws.values():
+            self.gateway(igw.vpc, plan.vpc_index[igw.vpc], igw.table)
+        for nat in spec.nats.values():
+            self.nat(lab.node_ns[nat.id], plan.nodes[nat.id].ip)
+        return lab
+
+    def vpc(self, vpc: str, index: int) -> None:
+        lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
+        router = lab.router[vpc] = self.netns(f"vpc{index}", router=True)
+        lines = []
+        subnets = [s for s in spec.subnets.values() if s.vpc == vpc]
+        for s in subnets:
+            dev = plan.bridge[s.id]
+            gw = A.host_ip(s.cidr, A.ROUTER_OFFSET)
+            lines += [
+                f"link add {dev} type bridge",
+                f"link set {dev} mtu {MTU}",
+                f"addr add {gw}/{_prefix(s.cidr)} dev {dev}",
+                f"link set {dev} up",
+            ]
+        ip_batch(router, lines)
+
+    def tables(self, vpc: str) -> None:
+        """Policy routing in the VPC's router: traffic is looked up in the table of the subnet
+        it leaves (by the bridge it came in on), of the endpoint subnet for traffic an endpoint
+        returns, and of the gateway's table for traffic entering from the internet."""
+        lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
+        router = lab.router[vpc]
+        main_number = 90 + plan.vpc_index[vpc]
+        lines = []
+        tables: dict[int, str | None] = {main_number: None}
+        sources: list[tuple[str, int]] = []
+        for s in (s for s in spec.subnets.values() if s.vpc == vpc):
+            table = spec.table_of_subnet.get(s.id)
+            number = plan.table_number[table] if table else main_number
+            tables[number] = table
+            sources.append((plan.bridge[s.id], number))
+        for eid, endpoint in spec.endpoints.items():
+            if spec.subnets[endpoint.subnet].vpc == vpc:
+                sources.append(
+                    (plan.tun[eid], [n for d, n in sources if d == plan.bridge[endpoint.subnet]][0])
+                )
+        for igw in spec.igws.values():
+            if igw.vpc == vpc:
+                number = plan.table_number[igw.table] if igw.table else main_number
+                tables[number] = igw.table
+                sources.append(("igw", number))
+        for number, table in tables.items():
+            for r in A.linux_routes(spec, plan, table, vpc):
+                if r.device == "blackhole":
+                    lines.append(f"route add blackhole {r.destination} table {number}")
+                else:
+                    via = f" via {r.via} onlink" if r.via else ""
+                    lines.append(f"route add {r.destination}{via} dev {r.device} table {number}")
+        for i, (dev, number) in enumerate(sources):
+            lines.append(f"rule add iif {dev} lookup {number} pref {1000 + i}")
+        ip_batch(router, lines)
+
+    def node(self, node: A.Node) -> None:
+        lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
+        subnet = spec.subnets[node.subnet]
+        ns = lab.node_ns[node.id] = self.netns(_slug(node.label))
+        router = lab.router[subnet.vpc]
+        self.ports += 1
+        port = f"h{self.ports}"
+        self.veth(router, port, ns, "eth0")
+        ip_batch(
+            router,
+            [
+                f"link set {port} mtu {MTU}",
+                f"link set {port} master {plan.bridge[node.subnet]}",
+                f"link set {port} up",
+            ],
+        )
+        ip_batch(
+            ns,
+            [
+                f"link set eth0 mtu {MTU}",
+                f"addr add {node.ip}/{_prefix(subnet.cidr)} dev eth0",
+                "link set eth0 up",
+                f"route add default via {A.host_ip(subnet.cidr, A.ROUTER_OFFSET)}",
+            ],
+        )
+
+    def outside(self, name: str, address: str) -> str:
+        ns = self.netns(name)
+        self.veth(self.lab.internet, f"x{name[:6]}", ns, "eth0")
+        ip_batch(
+            self.lab.internet, [f"link set x{name[:6]} master lan", f"link set x{name[:6]} up"]
+        )
+        ip_batch(
+            ns,
+            [
+                f"addr add {address}/24 dev eth0",
+                "link set eth0 up",
+                f"route add default via {A.INTERNET_ROUTER}",
+            ],
+        )
+        return ns
+
+    def gateway(self, vpc: str, index: int, table: str | None) -> None:
+        """An internet gateway: 1:1 NAT between each public address and its private one; traffic
+        from a private address without a public one is dropped, as AWS does."""
+        lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
+        router, ns = lab.router[vpc], self.netns(f"igw{index}", router=True)
+        self.veth(router, "igw", ns, "vpc")
+        inet_side, gw_side = A.uplink(index)
+        self.veth(ns, "wan", lab.internet, f"v{index}")
+        ip_batch(router, [f"addr add {A.IGW_LINK_VPC}/30 dev igw", "link set igw up"])
+        ip_batch(
+            ns,
+            [
+                f"addr add {A.IGW_LINK_GW}/30 dev vpc",
+                "link set vpc up",
+                f"addr add {gw_side}/30 dev wan",
+                "link set wan up",
+                f"route add {spec.vpcs[vpc]} via {A.IGW_LINK_VPC}",
+                f"route add default via {inet_side}",
+            ],
+        )
+        ip_batch(
+            lab.internet,
+            [
+                f"addr add {inet_side}/30 dev v{index}",
+                f"link set v{index} up",
+                f"route add {A.public_block(index)} via {gw_side}",
+            ],
+        )
+        mapped = [
+            n for n in plan.nodes.values() if n.public_ip and spec.subnets[n.subnet].vpc == vpc
+        ]
+        pre = "".join(f'    iifname "wan" ip daddr {n.public_ip} dnat to {n.ip}\n' for n in mapped)
+        post = "".join(f'    oifname "wan" ip saddr {n.ip} snat to {n.public_ip}\n' for n in mapped)
+        privates = ", ".join(n.ip for n in mapped) or A.IGW_LINK_GW
+        nft(
+            ns,
+            (
+                "table ip igw {\n"
+                "  chain nat_pre {\n    type nat hook prerouting priority -100;\n" + pre + "  }\n"
+                "  chain nat_post {\n    type nat hook postrouting priority 100;\n" + post + "  }\n"
+                "  chain filter_forward {\n    type filter hook forward priority 0; policy drop;\n"
+                f'    iifname "vpc" ip saddr {{ {privates} }} accept\n'
+                f'    iifname "wan" ip daddr {{ {privates} }} accept\n'
+                "  }\n}\n"
+            ),
+        )
+
+    def nat(self, ns: str, own_ip: str) -> None:
+        """A NAT gateway: forwards what the route tables send it, source-translated to itself."""
+        sysctl(ns, **ROUTER_SYSCTLS)
+        nft(
+            ns,
+            (
+                "table ip natgw {\n  chain post {\n    type nat hook postrouting priority 100;\n"
+                f"    ip saddr != {own_ip} masquerade\n  }}\n}}\n"
+            ),
+        )
+
+
+def build(token: str, spec: LabSpec) -> Lab:
+    """Build everything but the route tables; on an error, what was built goes first."""
+    lab = Lab(token, spec, A.plan(spec))
+    try:
+        Builder(lab).build()
+    except BaseException:
+        teardown(lab)
+        raise
+    return lab
+
+
+def install_routes(lab: Lab) -> None:
+    """Route tables go in last: their routes name the endpoints' TUN devices."""
+    builder = Builder(lab)
+    for vpc in lab.spec.vpcs:
+        builder.tables(vpc)
+
+
+def teardown(lab: Lab) -> None:
+    for ns in reversed(lab.namespaces):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+    lab.namespaces.clear()

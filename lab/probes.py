@@ -1,0 +1,90 @@
+"""Traffic the test plan sends: ICMP echo and HTTP GET from inside a namespace, reporting the
+addresses and ports used, so the emulator's record of that exact flow can be looked up."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+
+from lab.nsutil import socket_in
+
+
+@dataclass
+class Result:
+    ok: bool
+    detail: str
+    src: tuple[str, int] = ("", 0)
+    dst: tuple[str, int] = ("", 0)
+    proto: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def ping(
+    ns: str, src: str, dst: str, size: int = 56, timeout: float = 2.0, count: int = 1
+) -> Result:
+    """ICMP echo from src (an address of ns) to dst; ok when every echo is answered."""
+    ident = (os.getpid() + int(time.monotonic() * 1000)) & 0xFFFF
+    payload = (b"gwlb-lab" * (size // 8 + 1))[:size]
+    with socket_in(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
+        s.bind((src, 0))
+        answered = 0
+        for seq in range(1, count + 1):
+            header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+            packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
+            s.sendto(packet, (dst, 0))
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                s.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    data, peer = s.recvfrom(65535)
+                except TimeoutError:
+                    break
+                ihl = (data[0] & 15) * 4
+                kind, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl : ihl + 8])
+                if peer[0] == dst and kind == 0 and rid == ident and rseq == seq:
+                    answered += 1
+                    break
+    ok = answered == count
+    return Result(ok, f"{answered}/{count} echo replies", (src, 0), (dst, 0), 1)
+
+
+def http_get(ns: str, dst: str, port: int = 80, path: str = "/", timeout: float = 3.0) -> Result:
+    try:
+        with socket_in(ns) as s:
+            s.settimeout(timeout)
+            s.connect((dst, port))
+            local = s.getsockname()
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: {dst}\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as exc:
+        return Result(False, f"HTTP: {exc.strerror or exc}", proto=6, dst=(dst, port))
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        code = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return Result(False, "HTTP: no status line", (local[0], local[1]), (dst, port), 6)
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    text = body.decode("utf-8", "replace").strip()
+    return Result(code == 200, f"HTTP {code}", (local[0], local[1]), (dst, port), 6, headers, text)

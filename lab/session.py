@@ -1,0 +1,102 @@
+"""One running lab: the namespaces, the GWLB emulator, the ALB nodes and the hosts' processes,
+brought up in order and always torn down, whatever happened in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from lab import addresses as A
+from lab import network
+from lab.alb import AlbNode
+from lab.gwlb import Emulator
+from lab.hosts import Hosts, StartError, python_for_hosts, wait_for
+from lab.model import LabSpec
+
+INTERNET_PORTS = (80, 443)  # 443 too: the web servers' security group lets only HTTPS out
+
+
+class Session:
+    def __init__(
+        self, spec: LabSpec, scale: float, policy: bytes | None = None, token: str | None = None
+    ):
+        self.spec, self.scale, self.policy = spec, scale, policy
+        self.token = token or str(os.getpid())
+        self.base = Path(tempfile.mkdtemp(prefix=f"gwlb-lab-{self.token}-"))
+        self.python, self.python_note = python_for_hosts()
+        self.lab: network.Lab | None = None
+        self.emulator: Emulator | None = None
+        self.albs: list[AlbNode] = []
+        self.hosts = Hosts(self.base, self.python)
+
+    def up(self) -> None:
+        spec = self.spec
+        self.lab = lab = network.build(self.token, spec)
+        self.emulator = Emulator(spec, lab.plan, lab.router, lab.node_ns, self.scale)
+        self.emulator.open()
+        network.install_routes(lab)
+        self.emulator.start()
+        self.hosts.internet_server(lab.server, A.SERVER_IP, INTERNET_PORTS)
+        for host in spec.hosts.values():
+            policy = self.policy if host.role == "appliance" else None
+            self.hosts.boot(host, lab.node_ns[host.id], policy)
+        for alb in spec.albs.values():
+            tg = spec.target_groups[alb.target_group]
+            targets = [
+                (hid, spec.hosts[hid].name, lab.plan.nodes[hid].ip, port)
+                for hid, port in alb.targets
+            ]
+            for sid in alb.subnets:
+                node = lab.plan.nodes[f"{alb.id}@{sid}"]
+                albnode = AlbNode(
+                    node.label,
+                    lab.node_ns[node.id],
+                    node.ip,
+                    alb.port,
+                    targets,
+                    tg.health,
+                    self.scale,
+                )
+                albnode.start()
+                self.albs.append(albnode)
+
+    def wait_ready(self, timeout: float) -> list[str]:
+        """Waits for appliances and ALB targets to turn healthy; returns what never did."""
+        em = self.emulator
+        appliances = [h.id for h in self.spec.hosts_of("appliance")]
+        wait_for(
+            lambda: (
+                all(em.targets[a].health.state != "initial" for a in appliances)
+                and all(t.health.state != "initial" for n in self.albs for t in n.targets)
+            ),
+            timeout,
+        )
+        missing = [
+            f"{em.targets[a].label} ({em.targets[a].health.state})"
+            for a in appliances
+            if not em.targets[a].health.healthy
+        ]
+        for svc in self.hosts.services:
+            if not svc.running():
+                missing.append(
+                    f"{svc.host.name}: {svc.unit.name} exited "
+                    f"({svc.proc.returncode if svc.proc else '?'}), see {svc.log}"
+                )
+        return missing
+
+    def down(self) -> None:
+        for node in self.albs:
+            node.stop()
+        self.albs.clear()
+        if self.emulator:
+            self.emulator.close()
+            self.emulator = None
+        self.hosts.stop_all()
+        if self.lab:
+            network.teardown(self.lab)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+__all__ = ["Session", "StartError"]
