@@ -8,7 +8,7 @@ STAMP_AWS := $(VENV)/.installed-aws
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help templates routes test lint format bench-appliance publish clean-venv
+.PHONY: help templates routes test lint checkov format bench-appliance publish clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -41,6 +41,16 @@ test: $(STAMP_TEST) ## Everything CI runs: ruff, vermin, then the whole pytest s
 	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
 	$(PY) -m pytest
 
+# checkov lives in its own venv; it runs with no network (unshare -n as root) and no downloads.
+.venv-checkov/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+checkov: .venv-checkov/.installed ## checkov over output/; fails only on checks not listed in .checkov.yaml
+	BC_SKIP_MAPPING=TRUE $(if $(filter 0,$(shell id -u)),unshare -n) \
+	  .venv-checkov/bin/checkov --config-file .checkov.yaml
+
 format: $(STAMP_TEST) ## Apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
@@ -53,5 +63,5 @@ publish: $(STAMP_AWS) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a]
 	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) \
 	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) $(ARGS)
 
-clean-venv: ## Remove .venv
-	rm -rf $(VENV)
+clean-venv: ## Remove .venv and .venv-checkov
+	rm -rf $(VENV) .venv-checkov
