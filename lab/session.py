@@ -14,6 +14,7 @@ from lab.alb import AlbNode
 from lab.gwlb import Emulator
 from lab.hosts import Hosts, StartError, python_for_hosts, wait_for
 from lab.model import LabSpec
+from lab.nsutil import socket_in
 
 INTERNET_PORTS = (80, 443)  # 443 too: the web servers' security group lets only HTTPS out
 
@@ -65,6 +66,10 @@ class Session:
     def wait_ready(self, timeout: float) -> list[str]:
         """Waits for appliances and ALB targets to turn healthy; returns what never did."""
         em = self.emulator
+        wait_for(
+            lambda: all(_listening(self.lab.server, A.SERVER_IP, p) for p in INTERNET_PORTS),
+            timeout,
+        )
         appliances = [h.id for h in self.spec.hosts_of("appliance")]
         wait_for(
             lambda: (
@@ -97,6 +102,16 @@ class Session:
         if self.lab:
             network.teardown(self.lab)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _listening(ns: str, address: str, port: int) -> bool:
+    try:
+        with socket_in(ns) as s:
+            s.settimeout(0.5)
+            s.connect((address, port))
+        return True
+    except OSError:
+        return False
 
 
 __all__ = ["Session", "StartError"]

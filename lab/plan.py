@@ -1,0 +1,403 @@
+"""The seed's manual test plan, run by the lab: egress from every web server, the internet client
+through every ALB node, the bastion to every web server, each flow checked in the emulator's
+records (one endpoint and one appliance, both ways) and in the appliances' flow logs and
+metrics; then the failure drill. Produces the rows of the PASS/FAIL table."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+from generator import routepath
+from generator.deployed import Network
+from lab import addresses as A
+from lab import cloudinit, probes
+from lab.alb import BACKEND_HEADER
+from lab.gwlb import FlowRecord
+from lab.hosts import wait_for
+from lab.model import short
+from lab.session import Session
+
+BIG_OK, BIG_DROPPED = 8400, 8600  # ICMP payload bytes: IP packets of 8,428 and 8,628 bytes
+
+
+@dataclass
+class Row:
+    step: str
+    flow: str
+    ok: bool
+    hops: str = ""
+    endpoint_out: str = "-"
+    endpoint_back: str = "-"
+    appliance: str = "-"
+    detail: str = ""
+
+
+def _pairs(pairs: set[tuple[str, str]], session: Session, index: int) -> str:
+    em = session.emulator
+    names = sorted({short(p[0]) if index == 0 else em.label(p[1]) for p in pairs})
+    return ", ".join(names) or "none"
+
+
+def judge(
+    session: Session,
+    step: str,
+    flow: str,
+    result: probes.Result,
+    hops: str,
+    expect_reply: bool = True,
+) -> Row:
+    """A probe's row: answered (or not, as expected), and inspected symmetrically."""
+    rec: FlowRecord | None = None
+    if result.src[0]:
+        rec = session.emulator.record(result.proto, result.src, result.dst)
+    if rec is None:
+        if not expect_reply and not result.ok:
+            return Row(step, flow, True, hops, detail=result.detail)
+        return Row(step, flow, False, hops, detail=f"{result.detail}; no GWLB endpoint saw it")
+    out, back = rec.crossings("out"), rec.crossings("back")
+    row = Row(
+        step,
+        flow,
+        False,
+        hops,
+        _pairs(out or set(rec.sent["out"]), session, 0),
+        _pairs(back or set(rec.sent["back"]), session, 0),
+        _pairs(out | back or set(rec.sent["out"]), session, 1),
+        result.detail,
+    )
+    if result.ok != expect_reply:
+        return row
+    if not expect_reply:
+        row.ok = True
+        return row
+    if not rec.symmetric:
+        row.detail += "; NOT inspected by one endpoint and appliance both ways"
+        return row
+    row.ok = True
+    return row
+
+
+class Plan:
+    def __init__(self, session: Session, net: Network | None):
+        self.s = session
+        self.spec, self.lab, self.em = session.spec, session.lab, session.emulator
+        self.sim = routepath.Simulator(net) if net is not None else None
+        self.rows: list[Row] = []
+        self.carried: list[FlowRecord] = []  # flows whose appliances must log them
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def node(self, ident: str) -> A.Node:
+        return self.lab.plan.nodes[ident]
+
+    def hops_out(self, subnet: str, ip: str) -> str:
+        if self.sim is None:
+            return ""
+        try:
+            f = self.sim.to_internet("", subnet, ip)
+        except (routepath.RouteError, KeyError) as exc:
+            return f"route tables: {exc}"
+        return _hops(f)
+
+    def hops_between(self, subnet: str, src: str, dst: str) -> str:
+        if self.sim is None:
+            return ""
+        try:
+            f = self.sim.between("", subnet, src, dst)
+        except (routepath.RouteError, KeyError) as exc:
+            return f"route tables: {exc}"
+        return _hops(f)
+
+    def web_text(self, host_id: str) -> str:
+        boot = cloudinit.parse(self.spec.hosts[host_id].user_data)
+        for unit in boot.enabled_units():
+            argv = list(unit.exec_start)
+            if "--directory" in argv:
+                index = boot.file(argv[argv.index("--directory") + 1].rstrip("/") + "/index.html")
+                if index:
+                    return index.content.decode().strip()
+        return ""
+
+    def add(self, row: Row, result: probes.Result | None = None) -> Row:
+        self.rows.append(row)
+        if result is not None and row.ok and result.src[0]:
+            rec = self.em.record(result.proto, result.src, result.dst)
+            if rec is not None:
+                self.carried.append(rec)
+        return row
+
+    # --- the steps ------------------------------------------------------------------------
+
+    def egress(
+        self,
+        step: str = "1 egress",
+        suffix: str = "",
+        timeout: float = 3.0,
+        icmp: bool = True,
+        expect: bool = True,
+    ) -> list[Row]:
+        rows = []
+        for host in sorted(self.spec.hosts_of("web"), key=lambda h: h.name):
+            n, ns = self.node(host.id), self.lab.node_ns[host.id]
+            hops = self.hops_out(host.subnet, n.ip)
+            checks = [("HTTP", lambda ns=ns: probes.http_get(ns, A.SERVER_IP, timeout=timeout))]
+            if icmp:
+                ping = lambda ns=ns, n=n: probes.ping(ns, n.ip, A.SERVER_IP, timeout=timeout)  # noqa: E731
+                checks.insert(0, ("ICMP", ping))
+            for kind, run in checks:
+                result = run()
+                flow = f"{host.name} -> internet server ({kind}){suffix}"
+                rows.append(self.add(judge(self.s, step, flow, result, hops, expect), result))
+        return rows
+
+    def alb(self) -> None:
+        webs = {h.id: self.web_text(h.id) for h in self.spec.hosts_of("web")}
+        for alb in self.spec.albs.values():
+            wanted = {hid: webs.get(hid, "") for hid, _ in alb.targets}
+            for sid in alb.subnets:
+                node = self.node(f"{alb.id}@{sid}")
+                seen: dict[str, probes.Result] = {}
+                failures = []
+                for _ in range(2 * len(wanted) + 1):
+                    r = probes.http_get(self.lab.client, node.public_ip, alb.port)
+                    backend = r.headers.get(BACKEND_HEADER.lower(), "")
+                    if not r.ok or not backend:
+                        failures.append(r.detail)
+                        continue
+                    local, target = backend.split()
+                    host, port = local.rsplit(":", 1)
+                    thost, tport = target.rsplit(":", 1)
+                    inner = probes.Result(
+                        True, f"{r.detail} '{r.body}'", (host, int(port)), (thost, int(tport)), 6
+                    )
+                    seen.setdefault(thost, inner)
+                    if r.body not in wanted.values():
+                        failures.append(f"unexpected answer {r.body!r}")
+                for hid, text in sorted(wanted.items(), key=lambda kv: kv[1]):
+                    web = self.node(hid)
+                    flow = (
+                        f"client -> {short(alb.id)} {self.spec.subnets[sid].name} "
+                        f"({node.public_ip}) -> {self.spec.hosts[hid].name}"
+                    )
+                    hops = "internet > igw > ALB node > " + self.hops_between(sid, node.ip, web.ip)
+                    if web.ip not in seen:
+                        why = "; ".join(sorted(set(failures))) or "never answered"
+                        self.add(Row("2 ALB", flow, False, hops, detail=f"no '{text}': {why}"))
+                        continue
+                    result = seen[web.ip]
+                    self.add(judge(self.s, "2 ALB", flow, result, hops), result)
+
+    def bastion(self) -> None:
+        webs = sorted(self.spec.hosts_of("web"), key=lambda h: h.name)
+        for host in sorted(self.spec.hosts_of("other"), key=lambda h: h.name):
+            n, ns = self.node(host.id), self.lab.node_ns[host.id]
+            for web in webs:
+                w = self.node(web.id)
+                hops = self.hops_between(host.subnet, n.ip, w.ip)
+                for kind, run in (
+                    ("ICMP", lambda ns=ns, n=n, w=w: probes.ping(ns, n.ip, w.ip)),
+                    ("HTTP", lambda ns=ns, w=w: probes.http_get(ns, w.ip)),
+                ):
+                    result = run()
+                    flow = f"{host.name} -> {web.name} ({kind})"
+                    self.add(judge(self.s, "3 bastion", flow, result, hops), result)
+
+    def sizes(self) -> None:
+        """GWLB carries packets up to 8,500 bytes: one just under passes, one over is dropped."""
+        others = sorted(self.spec.hosts_of("other"), key=lambda h: h.name)
+        webs = sorted(self.spec.hosts_of("web"), key=lambda h: h.name)
+        if not others or not webs:
+            return
+        src, dst = others[0], webs[0]
+        n, w, ns = self.node(src.id), self.node(dst.id), self.lab.node_ns[src.id]
+        before = self.em.drops["over_8500_bytes"]
+        ok = probes.ping(ns, n.ip, w.ip, size=BIG_OK)
+        self.rows.append(
+            Row(
+                "3 bastion",
+                f"{src.name} -> {dst.name} ICMP {BIG_OK + 28} bytes",
+                ok.ok,
+                detail=ok.detail,
+            )
+        )
+        big = probes.ping(ns, n.ip, w.ip, size=BIG_DROPPED, timeout=1.0)
+        dropped = self.em.drops["over_8500_bytes"] - before
+        self.rows.append(
+            Row(
+                "3 bastion",
+                f"{src.name} -> {dst.name} ICMP {BIG_DROPPED + 28} bytes (> 8,500)",
+                not big.ok and dropped > 0,
+                detail=f"{big.detail}; GWLB dropped {dropped} oversized",
+            )
+        )
+
+    def appliance_evidence(self) -> None:
+        """Every flow an appliance carried is in its flow log; its metrics count packets."""
+        time.sleep(0.6)  # the appliance writes its flow log every 0.25 s
+        for host in sorted(self.spec.hosts_of("appliance"), key=lambda h: h.name):
+            mine = [
+                r
+                for r in self.carried
+                if any(a == host.id for _, a in r.crossings("out") | r.crossings("back"))
+            ]
+            logged = _flow_log(self.s, host.id)
+            missing = [r.key.text() for r in mine if not _logged(r, logged)]
+            metrics = _metrics(self.s, host.id)
+            received = metrics.get("gwlb_appliance_packets_received_total")
+            returned = metrics.get("gwlb_appliance_packets_returned_total")
+            ok = not missing and (not mine or (received or 0) > 0)
+            detail = (
+                f"flow log has {len(mine) - len(missing)}/{len(mine)} of its flows; "
+                f"metrics received={received} returned={returned}"
+            )
+            if missing:
+                detail += f"; missing {missing[:3]}"
+            self.rows.append(
+                Row(
+                    "4 inspection",
+                    f"{host.name} flow log and metrics",
+                    ok,
+                    appliance=host.name,
+                    detail=detail,
+                )
+            )
+
+    def drill(self) -> None:
+        """Stop one appliance, then all, then restart them: health and traffic must follow."""
+        em, hosts = self.em, self.s.hosts
+        appliances = sorted(self.spec.hosts_of("appliance"), key=lambda h: h.name)
+        if not appliances:
+            return
+        tg = self.spec.target_groups[next(iter(self.spec.gwlbs.values())).target_group]
+        hc, scale = tg.health, self.s.scale
+        limit_down = (hc.unhealthy * hc.interval + hc.timeout) * scale + 0.5
+        victim = appliances[0]
+        for svc in hosts.of(victim.id):
+            svc.stop()
+        began = time.monotonic()
+        down = wait_for(lambda: em.targets[victim.id].health.state == "unhealthy", limit_down * 2)
+        took = time.monotonic() - began
+        self.rows.append(
+            Row(
+                "5 failure",
+                f"stop {victim.name}: health marks it unhealthy",
+                down and took <= limit_down,
+                appliance=victim.name,
+                detail=f"in {took:.1f} s; thresholds allow {limit_down:.1f} s "
+                f"({hc.unhealthy} x {hc.interval:g} s + {hc.timeout:g} s timeout, x{scale:g})",
+            )
+        )
+        rows = self.egress("5 failure", f" with {victim.name} down", icmp=False)
+        for row in rows:
+            if victim.name in row.appliance:
+                row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"
+        for host in appliances[1:]:
+            for svc in hosts.of(host.id):
+                svc.stop()
+        wait_for(
+            lambda: all(em.targets[h.id].health.state == "unhealthy" for h in appliances),
+            limit_down * 2,
+        )
+        self.egress(
+            "5 failure",
+            " with every appliance down (must fail)",
+            timeout=1.0,
+            icmp=False,
+            expect=False,
+        )
+        limit_up = (hc.healthy * hc.interval) * scale + 10.0  # plus the appliance's start-up
+        began = time.monotonic()
+        for host in appliances:
+            for svc in hosts.of(host.id):
+                svc.start()
+        up = em.wait_healthy([h.id for h in appliances], limit_up)
+        took = time.monotonic() - began
+        self.rows.append(
+            Row(
+                "5 failure",
+                "restart every appliance: healthy again",
+                up,
+                appliance="all",
+                detail=f"in {took:.1f} s ({hc.healthy} successes needed, "
+                f"every {hc.interval * scale:g} s)",
+            )
+        )
+        self.egress("5 failure", " after restart", icmp=False)
+
+
+def _hops(f: routepath.FlowResult) -> str:
+    def clean(hops):
+        return " > ".join(h.split(":", 1)[-1] for h in hops if not h.startswith("appliance:"))
+
+    return f"{clean(f.forward.hops)} | back: {clean(f.back.hops)}"
+
+
+def _flow_log(session: Session, host_id: str) -> list[dict[str, str]]:
+    entries = []
+    for svc in session.hosts.of(host_id):
+        argv = list(svc.unit.exec_start)
+        if "--flow-log" not in argv:
+            continue
+        path = svc.root.path(argv[argv.index("--flow-log") + 1])
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            entries.append(dict(p.split("=", 1) for p in line.split() if "=" in p))
+    return entries
+
+
+def _logged(rec: FlowRecord, entries: list[dict[str, str]]) -> bool:
+    proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(rec.key.proto, str(rec.key.proto))
+    ends = {rec.key.a, rec.key.b}
+    for e in entries:
+        if e.get("proto") != proto:
+            continue
+        if proto == "icmp":
+            if {e.get("src"), e.get("dst")} == {rec.key.a[0], rec.key.b[0]}:
+                return True
+        elif {
+            (e.get("src"), int(e.get("sport", -1))),
+            (e.get("dst"), int(e.get("dport", -1))),
+        } == ends:
+            return True
+    return False
+
+
+def _metrics(session: Session, host_id: str) -> dict[str, float]:
+    em = session.emulator
+    target = em.targets[host_id]
+    tg = session.spec.target_groups[next(iter(session.spec.gwlbs.values())).target_group]
+    r = probes.http_get(target.probe_ns, target.address, tg.health.port, "/metrics", timeout=2.0)
+    out = {}
+    for line in r.body.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and not line.startswith("#"):
+            with contextlib.suppress(ValueError):
+                out[parts[0]] = float(parts[1])
+    return out
+
+
+def run(session: Session, net: Network | None, drill: bool = True) -> list[Row]:
+    plan = Plan(session, net)
+    plan.egress()
+    plan.alb()
+    plan.bastion()
+    plan.sizes()
+    plan.appliance_evidence()
+    if drill:
+        plan.drill()
+    return plan.rows
+
+
+def table(rows: list[Row]) -> str:
+    head = ("result", "step", "flow", "endpoint out", "endpoint back", "appliance", "hops / detail")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        extra = "; ".join(x for x in (r.hops, r.detail) if x)
+        lines.append(
+            f"| {'PASS' if r.ok else 'FAIL'} | {r.step} | {r.flow} | {r.endpoint_out} | "
+            f"{r.endpoint_back} | {r.appliance} | {extra} |"
+        )
+    return "\n".join(lines)
