@@ -4,6 +4,7 @@ and on failure name the first real failure however deep it sits."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,6 @@ from operate.aws import (
     check_caller,
     describe_stack,
     error_code,
-    error_message,
     newest_event_id,
     outputs_of,
     partition_of,
@@ -126,16 +126,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     check_caller(ctx.client("sts"), ctx.region)
     cfn = ctx.client("cloudformation")
     existing = describe_stack(cfn, args.stack)
-    creating = existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS"
-    if existing is not None and not creating and existing["StackStatus"] not in UPDATABLE:
-        status = existing["StackStatus"]
-        if status == "ROLLBACK_COMPLETE":
-            raise UsageError(
-                f"stack {args.stack} is ROLLBACK_COMPLETE (its creation failed) and cannot be "
-                f"updated: run `make delete STACK={args.stack}`, then deploy again"
-            )
-        raise UsageError(f"stack {args.stack} is {status}: wait for it to settle, then retry")
-    if creating:
+    if existing is not None and existing["StackStatus"] not in UPDATABLE:
+        raise UsageError(not_updatable(args.stack, existing["StackStatus"]))
+    if existing is None:
         missing = [n for n in (KEY_PARAMETER, CIDR_PARAMETER) if n not in parameters]
         if missing:
             flags = {KEY_PARAMETER: "KEY=<RSA key pair>", CIDR_PARAMETER: "BASTION_CIDR=<a /32>"}
@@ -146,40 +139,109 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if KEY_PARAMETER in parameters:
         check_key_pair(ctx.client("ec2"), parameters[KEY_PARAMETER], ctx.region)
 
+    master_body = None
     if args.bucket:
-        template_url, capabilities = publish_set(args, ctx)
+        plan = publish_set(args, ctx)
+        template_url, capabilities = plan.master.url, plan.capabilities
+        master_body = plan.master.body
     else:
         template_url, capabilities = args.template_url, local_capabilities(args, ctx.partition)
+    with api_errors("cloudformation:GetTemplateSummary"):
+        summary = cfn.get_template_summary(TemplateURL=template_url)
+    declared = {p["ParameterKey"] for p in summary.get("Parameters") or []}
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise UsageError(f"the template has no parameter {', '.join(unknown)}")
 
-    change_set = create_change_set(
-        cfn, args.stack, template_url, parameters, capabilities, creating, existing
-    )
+    if existing is None:
+        view.message(f"Creating stack {args.stack} in {ctx.region} from {template_url}")
+        view.changes(planned_creation(master_body, summary))
+        if args.no_execute:
+            view.message("--no-execute: nothing created.")
+            return 0
+        values = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
+        with api_errors("cloudformation:CreateStack"):
+            stack_id = cfn.create_stack(
+                StackName=args.stack,
+                TemplateURL=template_url,
+                Parameters=values,
+                Capabilities=list(capabilities),
+            )["StackId"]
+        return watch(ctx, cfn, stack_id, None, "deploy", args)
+
+    stack_id = existing["StackId"]
+    values = update_parameters(parameters, declared, existing)
+    change_set = create_change_set(cfn, stack_id, template_url, values, capabilities)
     change_set = wait_change_set(cfn, change_set, ctx)
-    stack_id = change_set["StackId"]
-    changes = [Change.from_api(c) for c in change_set.get("Changes") or []]
     if change_set["Status"] == "FAILED":
         reason = change_set.get("StatusReason") or ""
-        discard(cfn, change_set["ChangeSetId"], stack_id if creating else None)
+        discard(cfn, change_set["ChangeSetId"])
         if any(text in reason for text in NO_CHANGES):
+            view.message(f"Stack {args.stack} already matches the template and parameters.")
             view.changes([])
-            final = describe_stack(cfn, stack_id) or {}
-            view.outputs(outputs_of(final))
-            view.result({"operation": "deploy", "status": final.get("StackStatus"), "ok": True})
+            view.outputs(outputs_of(existing))
+            view.result(
+                {
+                    "operation": "deploy",
+                    "status": existing["StackStatus"],
+                    "ok": True,
+                    "outputs": outputs_of(existing),
+                }
+            )
             return 0
         raise AwsError(f"the change set failed: {reason or 'no reason given'}")
-    view.message(
-        f"{'Creating' if creating else 'Updating'} stack {args.stack} in {ctx.region} "
-        f"from {template_url}"
-    )
-    view.changes(changes)
+    view.message(f"Updating stack {args.stack} in {ctx.region} from {template_url}")
+    view.changes([Change.from_api(c) for c in change_set.get("Changes") or []])
     if args.no_execute:
         view.message(f"Change set {change_set['ChangeSetName']} left for review; nothing changed.")
         return 0
-
     boundary = newest_event_id(cfn, stack_id)
     with api_errors("cloudformation:ExecuteChangeSet"):
         cfn.execute_change_set(ChangeSetName=change_set["ChangeSetId"])
     return watch(ctx, cfn, stack_id, boundary, "deploy", args)
+
+
+def not_updatable(stack: str, status: str) -> str:
+    if status == "ROLLBACK_COMPLETE":
+        return (
+            f"stack {stack} is ROLLBACK_COMPLETE (its creation failed) and cannot be updated: "
+            f"run `make delete STACK={stack}`, then deploy again"
+        )
+    if status == "REVIEW_IN_PROGRESS":
+        return (
+            f"stack {stack} is REVIEW_IN_PROGRESS (a change set nobody executed): "
+            f"run `make delete STACK={stack}` first"
+        )
+    return f"stack {stack} is {status}: wait until it settles, then deploy again"
+
+
+def planned_creation(master_body: bytes | None, summary: dict[str, Any]) -> list[Change]:
+    """What a new stack adds: the master's resources when its text is here, else their types."""
+    if master_body is not None:
+        from publisher.templates import parse_template
+
+        resources = parse_template(master_body, "master")["Resources"]
+        return [
+            Change("Add", logical_id, str(resource.get("Type", "")))
+            for logical_id, resource in resources.items()
+        ]
+    return [Change("Add", "", t) for t in summary.get("ResourceTypes") or []]
+
+
+def update_parameters(
+    given: dict[str, str], declared: set[str], existing: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Given values, and every other current parameter kept: a parameter left out of an update
+    would fall back to the template's default, silently undoing an earlier choice."""
+    previous = {p["ParameterKey"] for p in existing.get("Parameters") or []}
+    values: list[dict[str, Any]] = [
+        {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(given.items())
+    ]
+    values += [
+        {"ParameterKey": k, "UsePreviousValue": True}
+        for k in sorted((declared & previous) - set(given))
+    ]
+    return values
 
 
 def watch(
@@ -254,7 +316,7 @@ def check_key_pair(ec2: Any, name: str, region: str) -> None:
         )
 
 
-def publish_set(args: argparse.Namespace, ctx: Context) -> tuple[str, tuple[str, ...]]:
+def publish_set(args: argparse.Namespace, ctx: Context) -> Any:
     """Upload the set with the publisher; the bucket must be in the deploy region's partition."""
     from publisher import s3
     from publisher.run import Request, publish
@@ -280,7 +342,7 @@ def publish_set(args: argparse.Namespace, ctx: Context) -> tuple[str, tuple[str,
         result = publish(request, ctx.s3_clients, progress=ctx.view.message)
     except PublishError as error:
         raise UsageError(f"publishing failed: {error}") from None
-    return result.plan.master.url, result.plan.capabilities
+    return result.plan
 
 
 def local_capabilities(args: argparse.Namespace, partition: str) -> tuple[str, ...]:
@@ -295,44 +357,23 @@ def local_capabilities(args: argparse.Namespace, partition: str) -> tuple[str, .
 
 def create_change_set(
     cfn: Any,
-    stack: str,
+    stack_id: str,
     template_url: str,
-    parameters: dict[str, str],
+    values: list[dict[str, Any]],
     capabilities: tuple[str, ...],
-    creating: bool,
-    existing: dict[str, Any] | None,
 ) -> str:
-    """Create the change set; returns its id."""
-    from botocore.exceptions import ClientError
-
-    with api_errors("cloudformation:GetTemplateSummary"):
-        summary = cfn.get_template_summary(TemplateURL=template_url)
-    declared = {p["ParameterKey"] for p in summary.get("Parameters") or []}
-    unknown = sorted(set(parameters) - declared)
-    if unknown:
-        raise UsageError(f"the template has no parameter {', '.join(unknown)}")
-    previous = {p["ParameterKey"] for p in (existing or {}).get("Parameters") or []}
-    values = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
-    if not creating:
-        # Anything not given keeps its current value rather than falling back to the default.
-        values += [
-            {"ParameterKey": k, "UsePreviousValue": True}
-            for k in sorted((declared & previous) - set(parameters))
-        ]
+    """Create an UPDATE change set; returns its id."""
     name = "deploy-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     with api_errors("cloudformation:CreateChangeSet"):
-        try:
-            created = cfn.create_change_set(
-                StackName=stack,
-                ChangeSetName=name,
-                ChangeSetType="CREATE" if creating else "UPDATE",
-                TemplateURL=template_url,
-                Parameters=values,
-                Capabilities=list(capabilities),
-                Description="make deploy",
-            )
-        except ClientError as error:
-            raise AwsError(f"CreateChangeSet refused: {error_message(error)}") from None
+        created = cfn.create_change_set(
+            StackName=stack_id,
+            ChangeSetName=name,
+            ChangeSetType="UPDATE",
+            TemplateURL=template_url,
+            Parameters=values,
+            Capabilities=list(capabilities),
+            Description="make deploy",
+        )
     return created["Id"]
 
 
@@ -356,13 +397,7 @@ def wait_change_set(cfn: Any, change_set_id: str, ctx: Context) -> dict[str, Any
         ctx.sleep(2)
 
 
-def discard(cfn: Any, change_set_id: str, review_stack: str | None) -> None:
-    """Leave nothing half-done: the failed change set, and the empty stack a CREATE one made."""
-    try:
+def discard(cfn: Any, change_set_id: str) -> None:
+    """Leave nothing behind: a change set that cannot run is deleted."""
+    with contextlib.suppress(Exception):  # cleanup must not hide the real outcome
         cfn.delete_change_set(ChangeSetName=change_set_id)
-        if review_stack:
-            stack = describe_stack(cfn, review_stack)
-            if stack and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-                cfn.delete_stack(StackName=review_stack)
-    except Exception:  # noqa: BLE001 - cleanup must not hide the real error
-        pass

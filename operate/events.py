@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
@@ -78,6 +78,7 @@ class ResourceNode:
     started: datetime | None = None
     ended: datetime | None = None
     stack: StackNode | None = None  # the nested stack this resource is, once known
+    failure: str = ""  # its own failure's reason, kept after a rollback deletes it
 
     def elapsed(self, now: datetime) -> float | None:
         """Seconds from this operation's first event on the resource to its last terminal one."""
@@ -96,6 +97,7 @@ class StackNode:
     started: datetime | None = None
     ended: datetime | None = None
     resources: dict[str, ResourceNode] = field(default_factory=dict)
+    failure: str = ""
 
     @property
     def deleted(self) -> bool:
@@ -118,10 +120,36 @@ class Link:
 
 
 def _apply(node: ResourceNode | StackNode, event: Event) -> None:
-    if node.started is None:
+    """Latest status wins; `started` is the start of the current phase (create, rollback, ...)."""
+    in_progress = event.status.endswith("_IN_PROGRESS")
+    # A new phase begins after a settled status (an instant one when it settles at once).
+    if node.started is None or node.ended is not None:
         node.started = event.timestamp
     node.status, node.reason = event.status, event.reason
-    node.ended = None if event.status.endswith("_IN_PROGRESS") else event.timestamp
+    node.ended = None if in_progress else event.timestamp
+    if is_failure(event.status) and not _CASCADE.search(event.reason):
+        node.failure = event.reason or event.status
+
+
+def phase_elapsed(history: Iterable[Event], event: Event) -> float | None:
+    """Seconds a settled event's phase took: from the first of the in-progress events right
+    before it on the same resource (or stack) to it. None for an in-progress event."""
+    if event.status.endswith("_IN_PROGRESS"):
+        return None
+    start = event.timestamp
+    same = [
+        e
+        for e in history
+        if e.stack_id == event.stack_id
+        and e.logical_id == event.logical_id
+        and e.timestamp <= event.timestamp
+        and e.event_id != event.event_id
+    ]
+    for earlier in sorted(same, key=lambda e: e.timestamp, reverse=True):
+        if not earlier.status.endswith("_IN_PROGRESS"):
+            break
+        start = earlier.timestamp
+    return (event.timestamp - start).total_seconds()
 
 
 def _matches(physical_id: str, stack: StackNode) -> bool:
@@ -165,7 +193,7 @@ def build_tree(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()
             )
         elif parent is not None and not parent.resources[link.logical_id].physical_id:
             parent.resources[link.logical_id].physical_id = link.physical_id
-    for stack in stacks.values():
+    for stack in list(stacks.values()):
         for resource in stack.resources.values():
             if resource.resource_type != STACK_TYPE or not resource.physical_id:
                 continue
@@ -232,9 +260,7 @@ def failures(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()) 
         resource = stack.resources.get(event.logical_id)
         if resource is not None and resource.stack and resource.stack.stack_id in explained:
             continue
-        elapsed = None
-        if resource is not None and resource.started is not None:
-            elapsed = max(0.0, (event.timestamp - resource.started).total_seconds())
+        elapsed = phase_elapsed(events, event)
         found.append(
             (
                 len(path),
@@ -252,7 +278,7 @@ def failures(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()) 
             )
         )
     if not found:
-        found = [(len(p), f) for p, f in _stack_level_failures(root)]
+        found = _stack_level_failures(events, by_stack)
     if not found:
         # Only cascades were seen (the inner stack's events could not be read): better than none.
         found = [
@@ -277,31 +303,20 @@ def _bare_failure(event: Event, stack_deleted: bool) -> Failure:
     )
 
 
-def _stack_level_failures(root: StackNode) -> list[tuple[tuple[str, ...], Failure]]:
-    """Last resort: a stack whose own reason is not a cascade (e.g. a refused parameter)."""
+def _stack_level_failures(
+    events: list[Event], by_stack: dict[str, tuple[tuple[str, ...], StackNode]]
+) -> list[tuple[int, Failure]]:
+    """Last resort: a stack that failed or rolled back for a reason of its own (a parameter it
+    refused, a template it could not read) rather than because a resource failed."""
     out = []
-    for path, stack in walk(root):
-        if stack.reason and not _CASCADE.search(stack.reason) and _is_bad_stack_status(stack):
-            out.append(
-                (
-                    path,
-                    Failure(
-                        path=path,
-                        logical_id=stack.name,
-                        resource_type=STACK_TYPE,
-                        status=stack.status,
-                        reason=stack.reason,
-                        timestamp=stack.ended or stack.started or datetime.min,
-                        stack_name=stack.name,
-                        stack_deleted=stack.deleted and stack is not root,
-                    ),
-                )
-            )
+    for event in events:
+        bad = is_failure(event.status) or "ROLLBACK_IN_PROGRESS" in event.status
+        if not (event.is_stack_itself and bad and event.reason) or _CASCADE.search(event.reason):
+            continue
+        path, stack = by_stack.get(event.stack_id, ((event.stack_name,), None))
+        failure = _bare_failure(event, stack_deleted=bool(stack and stack.deleted))
+        out.append((len(path), replace(failure, path=path)))
     return out
-
-
-def _is_bad_stack_status(stack: StackNode) -> bool:
-    return is_failure(stack.status) or "ROLLBACK" in stack.status
 
 
 def root_cause(events: Iterable[Event], root_id: str, links: Iterable[Link] = ()) -> Failure | None:

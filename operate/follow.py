@@ -56,6 +56,10 @@ class Follower:
         return new
 
     def _read(self, stack: str, stop_at: str | None) -> list[Event]:
+        """The stack's unseen events, oldest first (the API pages them newest first)."""
+        return self._read_newest_first(stack, stop_at)[::-1]
+
+    def _read_newest_first(self, stack: str, stop_at: str | None) -> list[Event]:
         from botocore.exceptions import ClientError
 
         if stack in self._unreadable:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from operate.events import Event, Failure, StackNode, walk
+from operate.events import Event, Failure, StackNode, phase_elapsed, walk
 
 # Longest common status, so plain lines line up in a log.
 _STATUS_WIDTH = len("UPDATE_ROLLBACK_COMPLETE_CLEANUP")
@@ -85,20 +85,9 @@ def event_path(event: Event, paths: dict[str, tuple[str, ...]]) -> tuple[str, ..
     return base if event.is_stack_itself else (*base, event.logical_id)
 
 
-def _event_elapsed(event: Event, tree: StackNode) -> float | None:
-    """Seconds since the resource's (or stack's) first event, shown when it settles."""
-    if event.status.endswith("_IN_PROGRESS"):
-        return None
-    for _, stack in walk(tree):
-        if stack.stack_id != event.stack_id:
-            continue
-        node = stack if event.is_stack_itself else stack.resources.get(event.logical_id)
-        if node is not None and node.started is not None:
-            return max(0.0, (event.timestamp - node.started).total_seconds())
-    return None
-
-
-def event_line(event: Event, tree: StackNode, paths: dict[str, tuple[str, ...]]) -> str:
+def event_line(
+    event: Event, history: Sequence[Event], paths: dict[str, tuple[str, ...]]
+) -> str:
     """One plain log line: time, status, where, type, elapsed, reason."""
     where = "/".join(event_path(event, paths))
     parts = [
@@ -107,7 +96,7 @@ def event_line(event: Event, tree: StackNode, paths: dict[str, tuple[str, ...]])
         where,
         f"[{event.resource_type}]",
     ]
-    elapsed = duration(_event_elapsed(event, tree))
+    elapsed = duration(phase_elapsed(history, event))
     if elapsed:
         parts.append(elapsed)
     if event.reason:
@@ -115,7 +104,9 @@ def event_line(event: Event, tree: StackNode, paths: dict[str, tuple[str, ...]])
     return " ".join(parts)
 
 
-def event_record(event: Event, tree: StackNode, paths: dict[str, tuple[str, ...]]) -> dict:
+def event_record(
+    event: Event, history: Sequence[Event], paths: dict[str, tuple[str, ...]]
+) -> dict:
     return {
         "kind": "event",
         "timestamp": event.timestamp.isoformat(),
@@ -127,15 +118,15 @@ def event_record(event: Event, tree: StackNode, paths: dict[str, tuple[str, ...]
         "resource_type": event.resource_type,
         "status": event.status,
         "reason": event.reason,
-        "elapsed_seconds": _event_elapsed(event, tree),
+        "elapsed_seconds": phase_elapsed(history, event),
     }
 
 
 def _settled(stack: StackNode) -> bool:
-    """Every resource of the stack and below finished without failing."""
+    """Every resource of the stack and below finished, and none of them ever failed."""
     for _, inner in walk(stack):
         for resource in inner.resources.values():
-            if not resource.status.endswith("_COMPLETE") or "ROLLBACK" in resource.status:
+            if resource.failure or not resource.status.endswith("_COMPLETE"):
                 return False
     return bool(stack.resources)
 
@@ -155,19 +146,19 @@ def render_tree(tree: StackNode, now: datetime, expand_settled: bool = False) ->
         if seconds is not None:
             text.append(f"  {duration(seconds)}")
         if note:
-            text.append(f"  {note}", style="dim")
+            text.append(f"  {note}", style="red" if note.startswith("failed") else "dim")
         return text
 
     def add(branch: Any, stack: StackNode) -> None:
-        for resource in sorted(stack.resources.values(), key=_order):
+        for resource in stack.resources.values():  # in the order they first appeared
             child = resource.stack
-            note = ""
-            if resource.status.endswith("_FAILED") and resource.reason:
-                note = resource.reason
+            note = f"failed: {resource.failure}" if resource.failure else ""
+            folded = child is not None and not expand_settled and _settled(child)
+            if child is not None and folded:
+                count = len(child.resources)
+                note = f"{count} resource{'s' if count != 1 else ''}, all settled"
             if child is not None and child.deleted:
-                note = (note + " " if note else "") + "(nested stack deleted)"
-            if child is not None and not expand_settled and _settled(child):
-                note = f"{len(child.resources)} resources complete"
+                note = (note + "; " if note else "") + "nested stack deleted"
             node = branch.add(
                 label(
                     resource.logical_id,
@@ -177,18 +168,12 @@ def render_tree(tree: StackNode, now: datetime, expand_settled: bool = False) ->
                     note,
                 )
             )
-            if child is not None and (expand_settled or not _settled(child)):
+            if child is not None and not folded:
                 add(node, child)
 
     root = Tree(label(tree.name, "", tree.status, tree.elapsed(now), tree.reason))
     add(root, tree)
     return root
-
-
-def _order(resource: Any) -> tuple:
-    """Resources in the order they started; those not started yet last, by name."""
-    started = resource.started.timestamp() if resource.started else float("inf")
-    return (started, resource.logical_id)
 
 
 def failure_lines(found: Sequence[Failure]) -> list[str]:
@@ -277,7 +262,7 @@ class PlainView:
         tree = self.follower.tree()
         paths = stack_paths(tree)
         for event in new:
-            self.message(event_line(event, tree, paths))
+            self.message(event_line(event, self.follower.events, paths))
 
     def stop(self) -> None:
         pass
@@ -364,7 +349,7 @@ class JsonView(PlainView):
         tree = self.follower.tree()
         paths = stack_paths(tree)
         for event in new:
-            self.emit(event_record(event, tree, paths))
+            self.emit(event_record(event, self.follower.events, paths))
 
     def failures(self, found: Sequence[Failure]) -> None:
         self.emit({"kind": "failures", "failures": [failure_record(f) for f in found]})
