@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import re
 import shlex
 import tarfile
 from dataclasses import dataclass, field
@@ -37,10 +38,25 @@ class Unit:
     logs_directory: str | None
 
 
+# A bootcmd/runcmd entry is replayed only when it sets links (MTU and the like) and does nothing
+# the host's namespace would not contain: the lab never runs user data's other commands.
+NETWORK_ONLY = re.compile(r"\bip link set\b")
+NOT_NETWORK = re.compile(r"\b(curl|wget|aws|rm|mv|cp|dd|systemctl|yum|dnf|rpm|pip|mount|kill)\b|>")
+
+
 @dataclass
 class Boot:
     files: list[File] = field(default_factory=list)
     runcmd: list[list[str]] = field(default_factory=list)
+    bootcmd: list[list[str]] = field(default_factory=list)
+
+    def network_commands(self) -> list[list[str]]:
+        """bootcmd then runcmd entries that only configure links, e.g. the web servers' MTU."""
+        return [
+            cmd
+            for cmd in self.bootcmd + self.runcmd
+            if NETWORK_ONLY.search(" ".join(cmd)) and not NOT_NETWORK.search(" ".join(cmd))
+        ]
 
     def file(self, path: str) -> File | None:
         return next((f for f in self.files if f.path == path), None)
@@ -87,8 +103,9 @@ def parse(user_data: str) -> Boot:
         else:
             data = content.encode()
         boot.files.append(File(item["path"], data, int(str(item.get("permissions", "0644")), 8)))
-    for cmd in doc.get("runcmd", []):
-        boot.runcmd.append([str(a) for a in cmd] if isinstance(cmd, list) else shlex.split(cmd))
+    for key, into in (("bootcmd", boot.bootcmd), ("runcmd", boot.runcmd)):
+        for cmd in doc.get(key, []):
+            into.append([str(a) for a in cmd] if isinstance(cmd, list) else shlex.split(cmd))
     return boot
 
 

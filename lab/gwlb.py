@@ -70,13 +70,15 @@ def parse_geneve(data: bytes) -> tuple[int, dict[int, bytes]] | None:
     if len(data) < 8 or data[0] >> 6:
         return None
     end = 8 + (data[0] & 63) * 4
+    if end > len(data):
+        return None
     options, p = {}, 8
     while p + 4 <= end:
         length = (data[p + 3] & 31) * 4
         if struct.unpack("!H", data[p : p + 2])[0] == geneve.AWS_CLASS:
             options[data[p + 2]] = data[p + 4 : p + 4 + length]
         p += 4 + length
-    return (end, options) if p == end <= len(data) else None
+    return (end, options) if p == end else None
 
 
 def resource_number(resource_id: str, salt: str) -> int:

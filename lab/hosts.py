@@ -113,6 +113,12 @@ class Hosts:
         boot = cloudinit.parse(host.user_data)
         root = cloudinit.Root(self.base / host.name)
         root.install(boot)
+        for cmd in boot.network_commands():
+            proc = subprocess.run(
+                ["ip", "netns", "exec", ns, *cmd], capture_output=True, text=True, timeout=30
+            )
+            if proc.returncode != 0:
+                raise StartError(f"{host.name}: {' '.join(cmd)}: {proc.stderr.strip()}")
         started = []
         for unit in boot.enabled_units():
             if policy is not None:
