@@ -141,6 +141,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     master_body = None
     if args.bucket:
+        check_parameters(local_parameters(args, ctx.partition), parameters)
         plan = publish_set(args, ctx)
         template_url, capabilities = plan.master.url, plan.capabilities
         master_body = plan.master.body
@@ -149,9 +150,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with api_errors("cloudformation:GetTemplateSummary"):
         summary = cfn.get_template_summary(TemplateURL=template_url)
     declared = {p["ParameterKey"] for p in summary.get("Parameters") or []}
-    unknown = sorted(set(parameters) - declared)
-    if unknown:
-        raise UsageError(f"the template has no parameter {', '.join(unknown)}")
+    check_parameters(declared, parameters)
 
     if existing is None:
         view.message(f"Creating stack {args.stack} in {ctx.region} from {template_url}")
@@ -171,7 +170,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     stack_id = existing["StackId"]
     values = update_parameters(parameters, declared, existing)
-    change_set = create_change_set(cfn, stack_id, template_url, values, capabilities)
+    change_set = create_change_set(cfn, args.stack, template_url, values, capabilities)
     change_set = wait_change_set(cfn, change_set, ctx)
     if change_set["Status"] == "FAILED":
         reason = change_set.get("StatusReason") or ""
@@ -199,6 +198,24 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with api_errors("cloudformation:ExecuteChangeSet"):
         cfn.execute_change_set(ChangeSetName=change_set["ChangeSetId"])
     return watch(ctx, cfn, stack_id, boundary, "deploy", args)
+
+
+def check_parameters(declared: set[str], given: dict[str, str]) -> None:
+    unknown = sorted(set(given) - declared)
+    if unknown:
+        raise UsageError(f"the template has no parameter {', '.join(unknown)}")
+
+
+def local_parameters(args: argparse.Namespace, partition: str) -> set[str]:
+    """Parameters of the local master, checked before anything is uploaded."""
+    from publisher.templates import load_template_set, parse_template
+
+    try:
+        template_set = load_template_set(args.output, partition, args.architecture)
+    except PublishError as error:
+        raise UsageError(str(error)) from None
+    master = parse_template(template_set.master.body, template_set.master.name)
+    return set(master.get("Parameters") or {})
 
 
 def not_updatable(stack: str, status: str) -> str:
@@ -357,7 +374,7 @@ def local_capabilities(args: argparse.Namespace, partition: str) -> tuple[str, .
 
 def create_change_set(
     cfn: Any,
-    stack_id: str,
+    stack: str,
     template_url: str,
     values: list[dict[str, Any]],
     capabilities: tuple[str, ...],
@@ -366,7 +383,7 @@ def create_change_set(
     name = "deploy-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     with api_errors("cloudformation:CreateChangeSet"):
         created = cfn.create_change_set(
-            StackName=stack_id,
+            StackName=stack,
             ChangeSetName=name,
             ChangeSetType="UPDATE",
             TemplateURL=template_url,

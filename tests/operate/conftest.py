@@ -19,9 +19,9 @@ import boto3
 import pytest
 
 from operate.__main__ import main
+from tests.operate.sets import write_set
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _free_port() -> int:
@@ -116,10 +116,6 @@ def bucket_in(admin: Callable[[str, str], Any]) -> Callable[[str], str]:
     return make
 
 
-def stack_name() -> str:
-    return f"op-{uuid.uuid4().hex[:10]}"
-
-
 @pytest.fixture
 def key_pair(admin: Callable[[str, str], Any]) -> Callable[[str, str], str]:
     """Create a key pair of the given type in a region; returns its name."""
@@ -130,58 +126,6 @@ def key_pair(admin: Callable[[str, str], Any]) -> Callable[[str, str], str]:
         return name
 
     return make
-
-
-# A miniature set in the generator's layout: the master names nested templates by file name and
-# the publisher rewrites them. Only resource types moto's CloudFormation creates are used.
-MASTER = """\
-AWSTemplateFormatVersion: '2010-09-09'
-Description: operate test set ({partition})
-Parameters:
-  KeyPairName:
-    Type: String
-  BastionAllowedCidr:
-    Type: String
-  VpcCidr:
-    Default: 10.9.0.0/16
-    Type: String
-Resources:
-  NetworkStack:
-    Type: AWS::CloudFormation::Stack
-    Properties:
-      TemplateURL: Nested-Network.yml
-      Parameters:
-        VpcCidr: !Ref 'VpcCidr'
-  MarkerTopic:
-    Type: AWS::SNS::Topic
-Outputs:
-  BastionRule:
-    Value: !Ref 'BastionAllowedCidr'
-"""
-NETWORK = """\
-Parameters:
-  VpcCidr:
-    Type: String
-Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties:
-      CidrBlock: !Ref 'VpcCidr'
-Outputs:
-  VpcId:
-    Value: !Ref 'Vpc'
-"""
-
-
-def write_set(root: Path, partition: str, extra_resource: str = "") -> Path:
-    directory = root / partition / "single-vpc"
-    directory.mkdir(parents=True, exist_ok=True)
-    master = MASTER.format(partition=partition)
-    if extra_resource:
-        master = master.replace("Outputs:\n", f"{extra_resource}Outputs:\n", 1)
-    (directory / "CN-GWLB.yml").write_text(master)
-    (directory / "Nested-Network.yml").write_text(NETWORK)
-    return directory
 
 
 @pytest.fixture

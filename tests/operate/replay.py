@@ -155,3 +155,21 @@ class ReplayCloudFormation:
                 }
             ]
         }
+
+
+class FakeSts:
+    def __init__(self, partition: str = "aws") -> None:
+        self.partition = partition
+
+    def get_caller_identity(self) -> dict:
+        return {"Arn": f"arn:{self.partition}:iam::111122223333:user/tester"}
+
+
+class ReplayWithDelete(ReplayCloudFormation):
+    """Also takes DeleteStack, so `make delete` can run over a recorded deletion."""
+
+    deleted: list[str]
+
+    def delete_stack(self, StackName: str) -> dict:  # noqa: N803
+        self.deleted = [*getattr(self, "deleted", []), StackName]
+        return {}
