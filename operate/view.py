@@ -85,9 +85,7 @@ def event_path(event: Event, paths: dict[str, tuple[str, ...]]) -> tuple[str, ..
     return base if event.is_stack_itself else (*base, event.logical_id)
 
 
-def event_line(
-    event: Event, history: Sequence[Event], paths: dict[str, tuple[str, ...]]
-) -> str:
+def event_line(event: Event, history: Sequence[Event], paths: dict[str, tuple[str, ...]]) -> str:
     """One plain log line: time, status, where, type, elapsed, reason."""
     where = "/".join(event_path(event, paths))
     parts = [
@@ -104,9 +102,7 @@ def event_line(
     return " ".join(parts)
 
 
-def event_record(
-    event: Event, history: Sequence[Event], paths: dict[str, tuple[str, ...]]
-) -> dict:
+def event_record(event: Event, history: Sequence[Event], paths: dict[str, tuple[str, ...]]) -> dict:
     return {
         "kind": "event",
         "timestamp": event.timestamp.isoformat(),

@@ -63,5 +63,3 @@ def write_set(root: Path, partition: str, extra_resource: str = "") -> Path:
     (directory / "CN-GWLB.yml").write_text(master)
     (directory / "Nested-Network.yml").write_text(NETWORK)
     return directory
-
-

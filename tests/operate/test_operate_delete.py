@@ -12,9 +12,21 @@ from tests.operate.sets import stack_name
 def test_delete_after_deploy(admin, operate, bucket_in, key_pair, small_output):
     region = "cn-north-1"
     stack = stack_name()
-    code, _, err = operate("deploy", "--stack", stack, "--region", region, "--bucket",
-                           bucket_in(region), "--key-pair", key_pair(region), "--bastion-cidr",
-                           "192.0.2.1/32", "--output", str(small_output))
+    code, _, err = operate(
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        region,
+        "--bucket",
+        bucket_in(region),
+        "--key-pair",
+        key_pair(region),
+        "--bastion-cidr",
+        "192.0.2.1/32",
+        "--output",
+        str(small_output),
+    )
     assert code == 0, err
     cfn = admin("cloudformation", region)
     stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]

@@ -10,8 +10,18 @@ CIDR = "203.0.113.7/32"
 
 
 def deploy_args(stack, region, bucket, output, *extra):
-    return ("deploy", "--stack", stack, "--region", region, "--bucket", bucket,
-            "--output", str(output), *extra)
+    return (
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        region,
+        "--bucket",
+        bucket,
+        "--output",
+        str(output),
+        *extra,
+    )
 
 
 def test_create_publishes_then_creates_and_prints_outputs(
@@ -21,25 +31,38 @@ def test_create_publishes_then_creates_and_prints_outputs(
     bucket = bucket_in(region)
     stack = stack_name()
     code, out, err = operate(
-        *deploy_args(stack, region, bucket, small_output,
-                     "--key-pair", key_pair(region), "--bastion-cidr", CIDR)
+        *deploy_args(
+            stack,
+            region,
+            bucket,
+            small_output,
+            "--key-pair",
+            key_pair(region),
+            "--bastion-cidr",
+            CIDR,
+        )
     )
     assert (code, err) == (0, "")
     keys = [o["Key"] for o in admin("s3", region).list_objects_v2(Bucket=bucket)["Contents"]]
     assert "single-vpc/CN-GWLB.yml" in keys and len(keys) == 2
     lines = out.splitlines()
-    assert f"Creating stack {stack} in {region} from https://{bucket}.s3.{region}." \
-           "amazonaws.com.cn/single-vpc/CN-GWLB.yml" in lines
-    assert any(line.split() == ["Add", "NetworkStack", "AWS::CloudFormation::Stack"]
-               for line in lines)
+    assert (
+        f"Creating stack {stack} in {region} from https://{bucket}.s3.{region}."
+        "amazonaws.com.cn/single-vpc/CN-GWLB.yml" in lines
+    )
+    assert any(
+        line.split() == ["Add", "NetworkStack", "AWS::CloudFormation::Stack"] for line in lines
+    )
     # the nested stack's own events appear under the master's resource
-    assert any(f"{stack}/NetworkStack [AWS::CloudFormation::Stack]" in line
-               and "CREATE_COMPLETE" in line for line in lines)
+    assert any(
+        f"{stack}/NetworkStack [AWS::CloudFormation::Stack]" in line and "CREATE_COMPLETE" in line
+        for line in lines
+    )
     assert "deploy: CREATE_COMPLETE after 0 s" in lines
     described = admin("cloudformation", region).describe_stacks(StackName=stack)["Stacks"][0]
     topic = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}["TopicArn"]
     assert topic.startswith("arn:aws-cn:sns:cn-north-1:")
-    outputs = lines[lines.index("Outputs:") + 1:]
+    outputs = lines[lines.index("Outputs:") + 1 :]
     assert outputs == [f"  BastionRule  {CIDR}", f"  TopicArn     {topic}"]
 
 
@@ -49,15 +72,27 @@ def test_update_shows_the_change_set_and_keeps_previous_parameters(
     region = "us-east-1"
     bucket = bucket_in(region)
     stack = stack_name()
-    first = operate(*deploy_args(stack, region, bucket, small_output,
-                                 "--key-pair", key_pair(region), "--bastion-cidr", CIDR))
+    first = operate(
+        *deploy_args(
+            stack,
+            region,
+            bucket,
+            small_output,
+            "--key-pair",
+            key_pair(region),
+            "--bastion-cidr",
+            CIDR,
+        )
+    )
     assert first[0] == 0, first[2]
     write_set(small_output, "aws", extra_resource="  ExtraTopic:\n    Type: AWS::SNS::Topic\n")
     code, out, err = operate(*deploy_args(stack, region, bucket, small_output))
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert f"Updating stack {stack} in {region} from https://{bucket}.s3.{region}." \
-           "amazonaws.com/single-vpc/CN-GWLB.yml" in lines
+    assert (
+        f"Updating stack {stack} in {region} from https://{bucket}.s3.{region}."
+        "amazonaws.com/single-vpc/CN-GWLB.yml" in lines
+    )
     assert any(line.split() == ["Add", "ExtraTopic", "AWS::SNS::Topic"] for line in lines)
     assert "deploy: UPDATE_COMPLETE after 0 s" in lines
     # only the update's events are shown, not the create's
@@ -76,8 +111,18 @@ def test_nothing_to_change_exits_0_and_leaves_no_change_set(
     stack = stack_name()
     key = key_pair(region)
     # Every parameter given: moto compares the given values, defaults not included.
-    args = deploy_args(stack, region, bucket, small_output, "--key-pair", key,
-                       "--bastion-cidr", CIDR, "--parameter", "VpcCidr=10.9.0.0/16")
+    args = deploy_args(
+        stack,
+        region,
+        bucket,
+        small_output,
+        "--key-pair",
+        key,
+        "--bastion-cidr",
+        CIDR,
+        "--parameter",
+        "VpcCidr=10.9.0.0/16",
+    )
     assert operate(*args)[0] == 0
     code, out, err = operate(*args)
     assert (code, err) == (0, "")
@@ -92,8 +137,19 @@ def test_json_stream(operate, bucket_in, key_pair, small_output):
     region = "cn-northwest-1"
     bucket = bucket_in(region)
     stack = stack_name()
-    code, out, err = operate(*deploy_args(stack, region, bucket, small_output, "--json",
-                                          "--key-pair", key_pair(region), "--bastion-cidr", CIDR))
+    code, out, err = operate(
+        *deploy_args(
+            stack,
+            region,
+            bucket,
+            small_output,
+            "--json",
+            "--key-pair",
+            key_pair(region),
+            "--bastion-cidr",
+            CIDR,
+        )
+    )
     assert (code, err) == (0, "")
     records = [json.loads(line) for line in out.splitlines()]
     events = [r for r in records if r["kind"] == "event"]
@@ -110,13 +166,38 @@ def test_template_url_without_bucket(admin, operate, bucket_in, key_pair, small_
     region = "us-east-1"
     bucket = bucket_in(region)
     first = stack_name()
-    assert operate(*deploy_args(first, region, bucket, small_output, "--key-pair",
-                                key_pair(region), "--bastion-cidr", CIDR))[0] == 0
+    assert (
+        operate(
+            *deploy_args(
+                first,
+                region,
+                bucket,
+                small_output,
+                "--key-pair",
+                key_pair(region),
+                "--bastion-cidr",
+                CIDR,
+            )
+        )[0]
+        == 0
+    )
     url = f"https://{bucket}.s3.{region}.amazonaws.com/single-vpc/CN-GWLB.yml"
     second = stack_name()
-    code, out, err = operate("deploy", "--stack", second, "--region", region,
-                             "--template-url", url, "--key-pair", key_pair(region),
-                             "--bastion-cidr", CIDR, "--output", str(small_output))
+    code, out, err = operate(
+        "deploy",
+        "--stack",
+        second,
+        "--region",
+        region,
+        "--template-url",
+        url,
+        "--key-pair",
+        key_pair(region),
+        "--bastion-cidr",
+        CIDR,
+        "--output",
+        str(small_output),
+    )
     assert (code, err) == (0, "")
     # without the master's text only the resource types are known
     assert any(line.split() == ["Add", "AWS::SNS::Topic"] for line in out.splitlines())
@@ -127,10 +208,21 @@ def test_template_url_without_bucket(admin, operate, bucket_in, key_pair, small_
 def test_no_execute_changes_nothing(admin, operate, bucket_in, key_pair, small_output):
     region = "us-east-1"
     stack = stack_name()
-    code, out, _ = operate(*deploy_args(stack, region, bucket_in(region), small_output,
-                                        "--no-execute", "--key-pair", key_pair(region),
-                                        "--bastion-cidr", CIDR))
+    code, out, _ = operate(
+        *deploy_args(
+            stack,
+            region,
+            bucket_in(region),
+            small_output,
+            "--no-execute",
+            "--key-pair",
+            key_pair(region),
+            "--bastion-cidr",
+            CIDR,
+        )
+    )
     assert code == 0 and "--no-execute: nothing created." in out
-    names = [s["StackName"] for s in admin("cloudformation", region).list_stacks()
-             ["StackSummaries"]]
+    names = [
+        s["StackName"] for s in admin("cloudformation", region).list_stacks()["StackSummaries"]
+    ]
     assert stack not in names

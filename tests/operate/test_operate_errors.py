@@ -52,23 +52,97 @@ def stack_exists(admin, region, stack):
     ("argv", "expected"),
     [
         (["deploy", "--stack", "s1", "--region", "us-east-1"], "no template to deploy"),
-        (["deploy", "--stack", "s1", "--region", "us-east-1", "--bucket", "b-1",
-          "--template-url", "https://x.s3.amazonaws.com/a.yml"], "not both"),
-        (["deploy", "--stack", "s1", "--region", "us-east-1", "--bucket", "bkt",
-          "--bastion-cidr", "10.0.0.1/24"], "invalid BASTION_CIDR"),
-        (["deploy", "--stack", "s1", "--region", "us-east-1", "--bucket", "bkt",
-          "--bastion-cidr", "2001:db8::/64"], "not IPv4"),
-        (["deploy", "--stack", "s1", "--region", "us-east-1", "--bucket", "bkt",
-          "--key-pair", " "], "KEY is empty"),
-        (["deploy", "--stack", "1bad", "--region", "us-east-1", "--bucket", "bkt"],
-         "invalid stack name"),
-        (["deploy", "--stack", "s1", "--region", "us-east-1", "--bucket", "bkt",
-          "--parameter", "NoEquals"], "expected NAME=VALUE"),
-        (["deploy", "--stack", "s1", "--region", "us-gov-west-1", "--bucket", "bkt"],
-         "partition this project has no templates for"),
+        (
+            [
+                "deploy",
+                "--stack",
+                "s1",
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "b-1",
+                "--template-url",
+                "https://x.s3.amazonaws.com/a.yml",
+            ],
+            "not both",
+        ),
+        (
+            [
+                "deploy",
+                "--stack",
+                "s1",
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "bkt",
+                "--bastion-cidr",
+                "10.0.0.1/24",
+            ],
+            "invalid BASTION_CIDR",
+        ),
+        (
+            [
+                "deploy",
+                "--stack",
+                "s1",
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "bkt",
+                "--bastion-cidr",
+                "2001:db8::/64",
+            ],
+            "not IPv4",
+        ),
+        (
+            [
+                "deploy",
+                "--stack",
+                "s1",
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "bkt",
+                "--key-pair",
+                " ",
+            ],
+            "KEY is empty",
+        ),
+        (
+            ["deploy", "--stack", "1bad", "--region", "us-east-1", "--bucket", "bkt"],
+            "invalid stack name",
+        ),
+        (
+            [
+                "deploy",
+                "--stack",
+                "s1",
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "bkt",
+                "--parameter",
+                "NoEquals",
+            ],
+            "expected NAME=VALUE",
+        ),
+        (
+            ["deploy", "--stack", "s1", "--region", "us-gov-west-1", "--bucket", "bkt"],
+            "partition this project has no templates for",
+        ),
         (["deploy", "--stack", "s1", "--bucket", "bkt"], "no region"),
-        (["deploy", "--stack", "s1", "--region", "cn-north-1", "--template-url",
-          "https://b.s3.us-east-1.amazonaws.com/CN-GWLB.yml"], "partition aws, region cn-north-1"),
+        (
+            [
+                "deploy",
+                "--stack",
+                "s1",
+                "--region",
+                "cn-north-1",
+                "--template-url",
+                "https://b.s3.us-east-1.amazonaws.com/CN-GWLB.yml",
+            ],
+            "partition aws, region cn-north-1",
+        ),
         (["smoke", "--stack", "s1", "--region", "us-east-1", "--requests", "-1"], "--requests"),
         (["delete", "--stack", "under_score", "--region", "us-east-1"], "invalid stack name"),
     ],
@@ -80,8 +154,19 @@ def test_inputs_checked_before_any_request(operate, argv, expected):
 def test_missing_key_for_a_new_stack(admin, operate, bucket_in, small_output):
     bucket = bucket_in("us-east-1")
     stack = stack_name()
-    result = operate("deploy", "--stack", stack, "--region", "us-east-1", "--bucket", bucket,
-                     "--bastion-cidr", CIDR, "--output", str(small_output))
+    result = operate(
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        "us-east-1",
+        "--bucket",
+        bucket,
+        "--bastion-cidr",
+        CIDR,
+        "--output",
+        str(small_output),
+    )
     one_error_line(*result, "a new stack needs KEY=<RSA key pair> (KeyPairName)")
     assert objects(admin, "us-east-1", bucket) == 0 and not stack_exists(admin, "us-east-1", stack)
 
@@ -91,37 +176,88 @@ def test_ed25519_key_is_refused(admin, operate, bucket_in, key_pair, small_outpu
     bucket = bucket_in(region)
     stack = stack_name()
     key = key_pair(region, "ed25519")
-    result = operate("deploy", "--stack", stack, "--region", region, "--bucket", bucket,
-                     "--key-pair", key, "--bastion-cidr", CIDR, "--output", str(small_output))
+    result = operate(
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        region,
+        "--bucket",
+        bucket,
+        "--key-pair",
+        key,
+        "--bastion-cidr",
+        CIDR,
+        "--output",
+        str(small_output),
+    )
     one_error_line(*result, f"key pair {key!r} is ed25519: the bastion needs an RSA key pair")
     assert objects(admin, region, bucket) == 0 and not stack_exists(admin, region, stack)
 
 
 def test_unknown_key_pair(operate, bucket_in, small_output):
-    result = operate("deploy", "--stack", stack_name(), "--region", "us-east-1", "--bucket",
-                     bucket_in("us-east-1"), "--key-pair", "nobody-has-this", "--bastion-cidr",
-                     CIDR, "--output", str(small_output))
+    result = operate(
+        "deploy",
+        "--stack",
+        stack_name(),
+        "--region",
+        "us-east-1",
+        "--bucket",
+        bucket_in("us-east-1"),
+        "--key-pair",
+        "nobody-has-this",
+        "--bastion-cidr",
+        CIDR,
+        "--output",
+        str(small_output),
+    )
     one_error_line(*result, "key pair 'nobody-has-this' does not exist in us-east-1")
 
 
 def test_bucket_in_the_other_partition(admin, operate, bucket_in, key_pair, small_output):
     bucket = bucket_in("us-east-1")
     stack = stack_name()
-    result = operate("deploy", "--stack", stack, "--region", "cn-north-1", "--bucket", bucket,
-                     "--key-pair", key_pair("cn-north-1"), "--bastion-cidr", CIDR,
-                     "--output", str(small_output))
+    result = operate(
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        "cn-north-1",
+        "--bucket",
+        bucket,
+        "--key-pair",
+        key_pair("cn-north-1"),
+        "--bastion-cidr",
+        CIDR,
+        "--output",
+        str(small_output),
+    )
     one_error_line(*result, f"bucket {bucket} is in us-east-1 (partition aws)")
     assert objects(admin, "us-east-1", bucket) == 0
     assert not stack_exists(admin, "cn-north-1", stack)
 
 
-def test_unknown_parameter_stops_before_the_stack(admin, operate, bucket_in, key_pair,
-                                                   small_output):
+def test_unknown_parameter_stops_before_the_stack(
+    admin, operate, bucket_in, key_pair, small_output
+):
     stack = stack_name()
-    result = operate("deploy", "--stack", stack, "--region", "us-east-1", "--bucket",
-                     bucket_in("us-east-1"), "--key-pair", key_pair("us-east-1"),
-                     "--bastion-cidr", CIDR, "--parameter", "Colour=blue",
-                     "--output", str(small_output))
+    result = operate(
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        "us-east-1",
+        "--bucket",
+        bucket_in("us-east-1"),
+        "--key-pair",
+        key_pair("us-east-1"),
+        "--bastion-cidr",
+        CIDR,
+        "--parameter",
+        "Colour=blue",
+        "--output",
+        str(small_output),
+    )
     one_error_line(*result, "the template has no parameter Colour")
     assert not stack_exists(admin, "us-east-1", stack)
 
@@ -135,8 +271,12 @@ def test_missing_credentials(operate, monkeypatch):
 
 def test_credentials_of_the_other_partition(operate, moto_url):
     # What China's STS answers to keys issued by the global partition.
-    clients = refusing(moto_url, "GetCallerIdentity", "InvalidClientTokenId",
-                       "The security token included in the request is invalid.")
+    clients = refusing(
+        moto_url,
+        "GetCallerIdentity",
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+    )
     result = operate("delete", "--stack", "anything", "--region", "cn-north-1", clients=clients)
     one_error_line(*result, "are these credentials for partition aws-cn (region cn-north-1)?")
 
@@ -150,15 +290,20 @@ def test_stack_that_does_not_exist(operate, command):
 
 @pytest.mark.parametrize("command", ["smoke", "delete"])
 def test_access_denied(operate, moto_url, command):
-    clients = refusing(moto_url, "DescribeStacks", "AccessDenied",
-                       "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: "
-                       "cloudformation:DescribeStacks")
+    clients = refusing(
+        moto_url,
+        "DescribeStacks",
+        "AccessDenied",
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: "
+        "cloudformation:DescribeStacks",
+    )
     result = operate(command, "--stack", "anything", "--region", "us-east-1", clients=clients)
     one_error_line(*result, "access denied to cloudformation:DescribeStacks anything")
 
 
-def test_access_denied_on_publish_leaves_no_stack(admin, operate, moto_url, bucket_in,
-                                                  key_pair, small_output):
+def test_access_denied_on_publish_leaves_no_stack(
+    admin, operate, moto_url, bucket_in, key_pair, small_output
+):
     from operate.context import Context
 
     del Context
@@ -170,8 +315,21 @@ def test_access_denied_on_publish_leaves_no_stack(admin, operate, moto_url, buck
             "s3", region
         )
 
-    result = operate("deploy", "--stack", stack, "--region", "us-east-1", "--bucket", bucket,
-                     "--key-pair", key_pair("us-east-1"), "--bastion-cidr", CIDR,
-                     "--output", str(small_output), s3_clients=s3_refusing)
+    result = operate(
+        "deploy",
+        "--stack",
+        stack,
+        "--region",
+        "us-east-1",
+        "--bucket",
+        bucket,
+        "--key-pair",
+        key_pair("us-east-1"),
+        "--bastion-cidr",
+        CIDR,
+        "--output",
+        str(small_output),
+        s3_clients=s3_refusing,
+    )
     one_error_line(*result, "publishing failed")
     assert objects(admin, "us-east-1", bucket) == 0 and not stack_exists(admin, "us-east-1", stack)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from operate.events import STACK_TYPE, Event, build_tree, failures, root_cause, walk
 from tests.operate.replay import Recording
 
-T0 = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 def test_nested_failure_names_the_instance_in_the_deleted_web_stack():
@@ -80,8 +80,16 @@ def test_a_nested_stack_that_never_started_is_its_own_root_cause():
     events = [
         _event(1, ROOT, "r", "CREATE_IN_PROGRESS", "User Initiated", 0, STACK_TYPE, ROOT),
         _event(2, ROOT, "Child", "CREATE_FAILED", "S3 error: Access Denied", 5, STACK_TYPE),
-        _event(3, ROOT, "r", "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to "
-               "create: [Child].", 6, STACK_TYPE, ROOT),
+        _event(
+            3,
+            ROOT,
+            "r",
+            "ROLLBACK_IN_PROGRESS",
+            "The following resource(s) failed to create: [Child].",
+            6,
+            STACK_TYPE,
+            ROOT,
+        ),
     ]
     cause = root_cause(events, ROOT)
     assert cause is not None
@@ -91,9 +99,17 @@ def test_a_nested_stack_that_never_started_is_its_own_root_cause():
 def test_a_stack_level_reason_is_the_last_resort():
     events = [
         _event(1, ROOT, "r", "UPDATE_IN_PROGRESS", "User Initiated", 0, STACK_TYPE, ROOT),
-        _event(2, ROOT, "r", "UPDATE_ROLLBACK_IN_PROGRESS", "Parameter validation failed: "
-               "parameter value ed-key for parameter name KeyPairName does not exist", 3,
-               STACK_TYPE, ROOT),
+        _event(
+            2,
+            ROOT,
+            "r",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "Parameter validation failed: "
+            "parameter value ed-key for parameter name KeyPairName does not exist",
+            3,
+            STACK_TYPE,
+            ROOT,
+        ),
         _event(3, ROOT, "r", "UPDATE_ROLLBACK_COMPLETE", "", 9, STACK_TYPE, ROOT),
     ]
     cause = root_cause(events, ROOT)

@@ -118,9 +118,15 @@ def test_failed_deploy_as_json_lines():
     result = records[-1]
     assert result["kind"] == "result" and result["ok"] is False and code == 1
     assert result["root_cause"]["path"] == [
-        "edge", "InspectionStack", "PolicyStack", "ApplianceLaunchTemplate"
+        "edge",
+        "InspectionStack",
+        "PolicyStack",
+        "ApplianceLaunchTemplate",
     ]
     events = [r for r in records if r["kind"] == "event"]
-    failed = next(r for r in events if r["status"] == "UPDATE_FAILED"
-                  and r["logical_id"] == "ApplianceLaunchTemplate")
+    failed = next(
+        r
+        for r in events
+        if r["status"] == "UPDATE_FAILED" and r["logical_id"] == "ApplianceLaunchTemplate"
+    )
     assert failed["elapsed_seconds"] == 41.0  # 6 s -> 47 s
