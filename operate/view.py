@@ -167,7 +167,8 @@ def render_tree(tree: StackNode, now: datetime, expand_settled: bool = False) ->
             if child is not None and not folded:
                 add(node, child)
 
-    root = Tree(label(tree.name, "", tree.status, tree.elapsed(now), tree.reason))
+    note = "" if tree.reason == "User Initiated" else tree.reason
+    root = Tree(label(tree.name, "", tree.status, tree.elapsed(now), note))
     add(root, tree)
     return root
 
