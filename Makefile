@@ -23,8 +23,13 @@ $(VENV)/.installed-%: requirements/%.txt requirements/templates.txt | $(VENV)/bi
 $(STAMP_AWS): requirements/aws.txt
 $(STAMP_TEST): requirements/test.txt requirements/aws.txt
 
-templates: $(STAMP_TEMPLATES) ## Generate output/<partition>/single-vpc/ for aws and aws-cn
-	$(PY) -m generator --partition both --architecture single-vpc --output output
+templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n and/or AZS=n, into build/
+ifeq ($(APP_VPCS)$(AZS),)
+	$(PY) -m generator --partition both --architecture both --output output
+else
+	$(PY) -m generator --partition both --architecture separated-vpc \
+	  --app-vpcs $(or $(APP_VPCS),1) --az-count $(or $(AZS),2) --output build
+endif
 
 routes: $(STAMP_TEMPLATES) ## Trace every flow through output/'s route tables (route-path verifier)
 	@for set in output/*/*/; do echo "== $$set"; $(PY) -m generator.routepath $$set || exit 1; done

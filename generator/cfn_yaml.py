@@ -8,28 +8,23 @@ import yaml
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """SafeLoader that turns every short-form tag (!Ref, !GetAtt, !Cidr, ...) into long form."""
 
 
-def _intrinsic(name: str):
-    def construct(loader: yaml.SafeLoader, node: yaml.Node):
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if name == "Fn::GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
-
-    return construct
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)  # !GetAtt A.B is the long form's [A, B]
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
 
 
-for _tag in ("Base64", "GetAtt", "GetAZs", "ImportValue", "Join", "Select", "Split", "Sub", "If"):
-    _Loader.add_constructor(f"!{_tag}", _intrinsic(f"Fn::{_tag}"))
-_Loader.add_constructor("!Ref", _intrinsic("Ref"))
-_Loader.add_constructor("!Condition", _intrinsic("Condition"))
+_Loader.add_multi_constructor("!", _intrinsic)
 
 
 def loads(text: str) -> dict:

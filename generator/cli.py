@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator import render, topology
 from generator.errors import GeneratorError
-from generator.options import ARCHITECTURES, MAX_AZS, MIN_AZS, PARTITIONS, Options
+from generator.options import ARCHITECTURES, MAX_APP_VPCS, MAX_AZS, MIN_AZS, PARTITIONS, Options
 from generator.writer import write_sets
 
 
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--architecture",
         default="single-vpc",
-        help=f"one of: {', '.join(ARCHITECTURES)} (default: single-vpc)",
+        help=f"{', '.join(ARCHITECTURES)} or both (default: single-vpc)",
     )
     p.add_argument(
         "--az-count",
@@ -34,7 +34,23 @@ def _parser() -> argparse.ArgumentParser:
         default=2,
         help=f"Availability Zones to span, {MIN_AZS}-{MAX_AZS} (default: 2)",
     )
-    p.add_argument("--vpc-cidr", default="10.0.0.0/16", help="VPC block (default: 10.0.0.0/16)")
+    p.add_argument(
+        "--vpc-cidr",
+        default="10.0.0.0/16",
+        help="the VPC's block, or the inspection VPC's in separated-vpc (default: 10.0.0.0/16)",
+    )
+    p.add_argument(
+        "--app-vpcs",
+        type=int,
+        default=1,
+        help=f"separated-vpc: application VPCs, 1-{MAX_APP_VPCS} (default: 1)",
+    )
+    p.add_argument(
+        "--app-vpc-cidr",
+        default=Options.app_vpc_cidr,
+        help="separated-vpc: block of application VPC 1; VPC k takes the k-th block of that size "
+        f"(default: {Options.app_vpc_cidr})",
+    )
     p.add_argument(
         "--subnet-prefix",
         type=int,
@@ -55,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace, architecture: str) -> Options:
     partitions = PARTITIONS if args.partition == "both" else (args.partition,)
     explicit = {}
     for item in args.subnet_cidr:
@@ -65,24 +81,27 @@ def _options(args: argparse.Namespace) -> Options:
         explicit[name.strip()] = block.strip()
     return Options(
         partitions=tuple(partitions),
-        architecture=args.architecture,
+        architecture=architecture,
         az_count=args.az_count,
         vpc_cidr=args.vpc_cidr,
         subnet_prefix=args.subnet_prefix,
         subnet_cidrs=explicit,
         appliances_per_az=args.appliances_per_az,
+        app_vpcs=args.app_vpcs,
+        app_vpc_cidr=args.app_vpc_cidr,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    architectures = ARCHITECTURES if args.architecture == "both" else (args.architecture,)
     try:
-        options = _options(args)
-        model = topology.build(options)
-        sets = {
-            (partition, options.architecture): render.render_set(model, partition)
-            for partition in options.partitions
-        }
+        sets = {}
+        for architecture in architectures:
+            options = _options(args, architecture)
+            model = topology.build(options)
+            for partition in options.partitions:
+                sets[(partition, architecture)] = render.render_set(model, partition)
     except GeneratorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

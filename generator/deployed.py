@@ -3,6 +3,8 @@ outputs, symbolic physical IDs) and extracts the network: subnets, route tables,
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,8 @@ class Network:
     endpoint_service_lbs: dict[str, list[str]] = field(default_factory=dict)  # lb -> its subnets
     cross_zone: bool = False
     appliance_subnets: list[str] = field(default_factory=list)
-    instances: dict[str, str] = field(default_factory=dict)  # "Web/WebServer1" -> subnet id
-    alb_subnets: list[str] = field(default_factory=list)
+    instances: dict[str, str] = field(default_factory=dict)  # "WebStack/WebServer1" -> subnet
+    albs: dict[str, list[str]] = field(default_factory=dict)  # internet-facing ALB -> subnets
 
 
 def load_set(directory: Path) -> dict[str, dict]:
@@ -61,6 +63,11 @@ class _Stack:
         if fn == "Fn::Select":
             index, items = self.eval(arg[0]), self.eval(arg[1])
             return items[int(index)]
+        if fn == "Fn::Cidr":
+            block, count, bits = (self.eval(a) for a in arg)
+            network = ipaddress.IPv4Network(block)
+            size = network.max_prefixlen - int(bits)
+            return [str(n) for n in itertools.islice(network.subnets(new_prefix=size), int(count))]
         if fn == "Fn::GetAtt":
             return f"{self.name}/{arg[0]}.{arg[1]}"
         if fn == "Fn::Sub":
@@ -152,7 +159,7 @@ def network(templates: dict[str, dict]) -> Network:
                 attrs = {a["Key"]: a["Value"] for a in p.get("LoadBalancerAttributes", [])}
                 net.cross_zone = attrs.get("load_balancing.cross_zone.enabled") == "true"
             elif p.get("Scheme") == "internet-facing":
-                net.alb_subnets = p["Subnets"]
+                net.albs[f"{s.name}/{logical}"] = p["Subnets"]
         for logical in s.of_type("AWS::ElasticLoadBalancingV2::TargetGroup"):
             if s.props(logical).get("Protocol") == "GENEVE":
                 target_groups[f"{s.name}/{logical}"] = logical

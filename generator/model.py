@@ -1,4 +1,6 @@
-"""The topology model: plain data (VPCs, subnets, route tables, routes), no troposphere."""
+"""The topology model: plain data (VPCs with roles, subnets, route tables, routes, and where every
+component sits), no troposphere. Several VPCs are the normal case: every query names its VPC
+whenever more than one VPC could answer."""
 
 from __future__ import annotations
 
@@ -15,6 +17,30 @@ class Tier(enum.Enum):
     APPLICATION = "Application"  # web servers
 
 
+class VpcRole(enum.Enum):
+    """What a VPC holds: the application side, the inspection side, or both (single-vpc)."""
+
+    APPLICATION = "application"  # web servers, ALB, GWLB endpoints
+    INSPECTION = "inspection"  # GWLB, appliances
+    BOTH = "both"
+
+    @property
+    def serves_applications(self) -> bool:
+        return self is not VpcRole.INSPECTION
+
+    @property
+    def inspects(self) -> bool:
+        return self is not VpcRole.APPLICATION
+
+
+class CidrSource(enum.Enum):
+    """How a template spells a VPC's subnet blocks."""
+
+    PARAMETERS = "parameters"  # one master parameter per subnet (single-vpc)
+    # Fn::Cidr of the VPC's own block, so each VPC is one console field (separated-vpc).
+    DERIVED = "derived"
+
+
 class TargetKind(enum.Enum):
     """Where a route sends traffic. The renderer maps each kind to one route property."""
 
@@ -23,11 +49,38 @@ class TargetKind(enum.Enum):
     GWLB_ENDPOINT = "gwlbe"
 
 
+class ComponentKind(enum.Enum):
+    """Everything that sits somewhere in the topology besides subnets and routes."""
+
+    INTERNET_GATEWAY = "internet gateway"
+    NAT_GATEWAY = "NAT gateway"
+    GWLB = "Gateway Load Balancer"
+    ENDPOINT_SERVICE = "endpoint service"
+    GWLB_ENDPOINT = "GWLB endpoint"
+    ALB = "Application Load Balancer"
+    APPLIANCES = "appliance group"
+    WEB_SERVER = "web server"
+    BASTION = "bastion"
+
+
 @dataclass(frozen=True)
 class Vpc:
-    name: str  # "Vpc" for the single VPC; later "App1Vpc", "InspectionVpc", ...
+    name: str  # "Vpc" (single-vpc), "InspectionVpc", "App1Vpc", ...
     cidr: str
-    prefix: str = ""  # prepended to logical IDs of its parts, empty for the single VPC
+    role: VpcRole
+    prefix: str = ""  # prepended to master-level names of its parts: "", "Inspection", "App1"
+    number: int | None = None  # application VPCs are numbered from 1
+    cidr_source: CidrSource = CidrSource.PARAMETERS
+    subnet_prefix: int = 24
+
+    @property
+    def label(self) -> str:
+        """Readable name, e.g. 'application VPC 2'."""
+        if self.role is VpcRole.BOTH:
+            return "VPC"
+        if self.role is VpcRole.INSPECTION:
+            return "inspection VPC"
+        return f"application VPC {self.number}"
 
 
 @dataclass(frozen=True)
@@ -37,11 +90,13 @@ class Subnet:
     az: int  # 0-based index into Fn::GetAZs
     cidr: str
     vpc_prefix: str = ""
+    index: int = 0  # position in its VPC's allocation: the Fn::Cidr index when derived
 
 
 @dataclass(frozen=True)
 class Target:
     kind: TargetKind
+    vpc: str  # the VPC whose gateway, NAT gateway or endpoint this is
     az: int | None = None  # NAT gateways and GWLB endpoints live one per AZ
 
 
@@ -50,7 +105,7 @@ class Route:
     destination: str  # a CIDR
     target: Target
     # When the destination is exactly one subnet's block, the renderer refers to that subnet's
-    # CIDR parameter, so a CIDR changed at launch moves its routes with it.
+    # CIDR (its parameter or its derived block), so a CIDR changed at launch moves its routes.
     destination_subnet: Subnet | None = None
 
 
@@ -61,29 +116,79 @@ class RouteTable:
 
 
 @dataclass(frozen=True)
+class Component:
+    kind: ComponentKind
+    vpc: str
+    subnets: tuple[Subnet, ...]  # where it sits: one subnet, or one per AZ it spans
+    number: int | None = None  # web server N, NAT gateway / endpoint of AZ N (1-based)
+
+    @property
+    def az(self) -> int | None:
+        return self.subnets[0].az if len(self.subnets) == 1 else None
+
+
+@dataclass(frozen=True)
 class Topology:
     architecture: str
     az_count: int
     vpcs: tuple[Vpc, ...]
     subnets: tuple[Subnet, ...]
     route_tables: tuple[RouteTable, ...]
+    components: tuple[Component, ...] = ()
     appliances_per_az: int = 1
 
-    def subnet(self, tier: Tier, az: int, vpc: str | None = None) -> Subnet:
-        for subnet in self.subnets:
-            if subnet.tier is tier and subnet.az == az and (vpc is None or subnet.vpc == vpc):
-                return subnet
-        raise KeyError(f"no {tier.value} subnet in AZ {az + 1}")
+    def vpc(self, name: str) -> Vpc:
+        for vpc in self.vpcs:
+            if vpc.name == name:
+                return vpc
+        raise KeyError(f"no VPC {name}")
 
-    def tier(self, tier: Tier) -> tuple[Subnet, ...]:
-        """Subnets of one tier in AZ order."""
-        return tuple(sorted((s for s in self.subnets if s.tier is tier), key=lambda s: s.az))
+    @property
+    def inspection_vpc(self) -> Vpc:
+        (vpc,) = (v for v in self.vpcs if v.role.inspects)
+        return vpc
+
+    @property
+    def application_vpcs(self) -> tuple[Vpc, ...]:
+        return tuple(v for v in self.vpcs if v.role.serves_applications)
+
+    def _only_vpc(self, vpc: str | None, what: str) -> str:
+        if vpc is not None:
+            return vpc
+        if len(self.vpcs) > 1:
+            raise ValueError(f"{what}: name the VPC, this topology has {len(self.vpcs)}")
+        return self.vpcs[0].name
+
+    def subnet(self, tier: Tier, az: int, vpc: str | None = None) -> Subnet:
+        vpc = self._only_vpc(vpc, f"{tier.value} subnet {az + 1}")
+        for subnet in self.subnets:
+            if subnet.tier is tier and subnet.az == az and subnet.vpc == vpc:
+                return subnet
+        raise KeyError(f"no {tier.value} subnet in AZ {az + 1} of {vpc}")
+
+    def tier(self, tier: Tier, vpc: str | None = None) -> tuple[Subnet, ...]:
+        """Subnets of one tier of one VPC, in AZ order."""
+        vpc = self._only_vpc(vpc, f"{tier.value} subnets")
+        found = (s for s in self.subnets if s.tier is tier and s.vpc == vpc)
+        return tuple(sorted(found, key=lambda s: s.az))
+
+    def subnets_of(self, vpc: str) -> tuple[Subnet, ...]:
+        """A VPC's subnets in allocation order."""
+        return tuple(sorted((s for s in self.subnets if s.vpc == vpc), key=lambda s: s.index))
 
     def table_for(self, subnet: Subnet) -> RouteTable:
         for table in self.route_tables:
             if table.subnet == subnet:
                 return table
         raise KeyError(f"no route table for {subnet}")
+
+    def placed(self, kind: ComponentKind, vpc: str | None = None) -> tuple[Component, ...]:
+        """Components of one kind, in one VPC when given, in model order."""
+        return tuple(c for c in self.components if c.kind is kind and vpc in (None, c.vpc))
+
+    def one(self, kind: ComponentKind, vpc: str | None = None) -> Component:
+        (component,) = self.placed(kind, vpc)
+        return component
 
     @property
     def azs(self) -> range:

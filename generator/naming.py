@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from generator.model import Subnet, Tier
+import re
+
+from generator.model import Subnet, Tier, Vpc
 
 MASTER_FILE = "CN-GWLB.yml"
+SINGLE_VPC = "Vpc"
+INSPECTION_PREFIX = "Inspection"
+# A master-level name: an optional VPC prefix, then the part's own name. The inspection VPC's
+# master-level names are InspectionVpc..., InspectionNetwork...: single-vpc's InspectionRoutes
+# concern is no prefixed name.
+_PREFIXED = re.compile(
+    r"^(?P<prefix>App[1-9][0-9]*|Inspection(?=Vpc|Network))?(?P<rest>[A-Z][A-Za-z0-9]*)$"
+)
 
 # Human labels for the tiers, used in Name tags and console labels.
 TIER_LABELS = {
@@ -15,9 +25,41 @@ TIER_LABELS = {
 }
 
 
+def app_prefix(number: int) -> str:
+    """The prefix of application VPC `number`, e.g. App2."""
+    return f"App{number}"
+
+
+def vpc_name(prefix: str) -> str:
+    """A VPC's name from its prefix: Vpc, InspectionVpc, App2Vpc."""
+    return f"{prefix}Vpc"
+
+
+def vpc_cidr_param(vpc: Vpc) -> str:
+    return f"{vpc.name}Cidr"
+
+
+def prefixed(prefix: str, name: str) -> str:
+    """A master-level name of one VPC's part, e.g. App2 + AlbUrl = App2AlbUrl."""
+    return f"{prefix}{name}"
+
+
+def parse_prefixed(name: str) -> tuple[str, str]:
+    """(prefix, rest) of a master-level name: App2AlbUrl gives ('App2', 'AlbUrl')."""
+    match = _PREFIXED.match(name)
+    if match is None:
+        raise ValueError(f"{name!r} is not a logical id, parameter or output name")
+    return match["prefix"] or "", match["rest"]
+
+
 def subnet_id(subnet: Subnet) -> str:
-    """Logical ID of a subnet, e.g. PublicSubnet1 (AZ numbers start at 1 for people)."""
-    return f"{subnet.vpc_prefix}{subnet.tier.value}Subnet{subnet.az + 1}"
+    """Logical ID of a subnet inside its template, e.g. PublicSubnet1 (AZs count from 1)."""
+    return f"{subnet.tier.value}Subnet{subnet.az + 1}"
+
+
+def qualified_subnet_id(subnet: Subnet) -> str:
+    """A subnet's name across the whole set, e.g. App2PublicSubnet1."""
+    return prefixed(subnet.vpc_prefix, subnet_id(subnet))
 
 
 def subnet_cidr_param(subnet: Subnet) -> str:
@@ -40,8 +82,8 @@ def nat_eip_id(az: int) -> str:
     return f"NatGateway{az + 1}Eip"
 
 
-def endpoint_id(az: int, vpc_prefix: str = "") -> str:
-    return f"{vpc_prefix}GwlbEndpoint{az + 1}"
+def endpoint_id(az: int) -> str:
+    return f"GwlbEndpoint{az + 1}"
 
 
 def route_id(table_subnet: Subnet, target: str, destination: str) -> str:
@@ -53,9 +95,9 @@ def web_server_id(az: int) -> str:
     return f"WebServer{az + 1}"
 
 
-def stack_id(concern: str) -> str:
-    """Logical ID of a nested stack in the master, e.g. NetworkStack."""
-    return f"{concern}Stack"
+def stack_id(concern: str, prefix: str = "") -> str:
+    """Logical ID of a nested stack in the master, e.g. NetworkStack, App2VpcStack."""
+    return f"{prefix}{concern}Stack"
 
 
 def nested_file(concern: str) -> str:

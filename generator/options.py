@@ -8,23 +8,30 @@ from dataclasses import dataclass, field
 from generator.errors import OptionsError
 
 PARTITIONS = ("aws", "aws-cn")
-ARCHITECTURES = ("single-vpc",)
+SINGLE_VPC, SEPARATED_VPC = "single-vpc", "separated-vpc"
+ARCHITECTURES = (SINGLE_VPC, SEPARATED_VPC)
 # An Application Load Balancer needs subnets in at least two AZs; China's regions have three AZs
 # each, the fewest among the regions we support.
 MIN_AZS, MAX_AZS = 2, 3
 MAX_APPLIANCES_PER_AZ = 4
+# Ten application VPCs of three AZs keep the master within CloudFormation's 200 outputs.
+MAX_APP_VPCS = 10
 
 
 @dataclass(frozen=True)
 class Options:
     partitions: tuple[str, ...] = PARTITIONS
-    architecture: str = "single-vpc"
+    architecture: str = SINGLE_VPC
     az_count: int = 2
+    # The VPC (single-vpc) or the inspection VPC (separated-vpc).
     vpc_cidr: str = "10.0.0.0/16"
     subnet_prefix: int = 24
     # Explicit subnet blocks by logical ID (e.g. {"ApplicationSubnet1": "10.0.40.0/24"}).
     subnet_cidrs: Mapping[str, str] = field(default_factory=dict)
     appliances_per_az: int = 1
+    # separated-vpc: application VPC k takes the k-th block of this size from here on.
+    app_vpcs: int = 1
+    app_vpc_cidr: str = "10.1.0.0/16"
 
     def __post_init__(self) -> None:
         for partition in self.partitions:
@@ -47,4 +54,17 @@ class Options:
             raise OptionsError(
                 f"appliances per AZ {self.appliances_per_az} is out of range "
                 f"1-{MAX_APPLIANCES_PER_AZ}"
+            )
+        if not 1 <= self.app_vpcs <= MAX_APP_VPCS:
+            raise OptionsError(
+                f"application VPC count {self.app_vpcs} is out of range 1-{MAX_APP_VPCS}"
+            )
+        if self.architecture == SINGLE_VPC and (
+            self.app_vpcs != 1 or self.app_vpc_cidr != Options.app_vpc_cidr
+        ):
+            raise OptionsError("--app-vpcs and --app-vpc-cidr need --architecture separated-vpc")
+        if self.architecture == SEPARATED_VPC and self.subnet_cidrs:
+            raise OptionsError(
+                "--subnet-cidr is for single-vpc; separated-vpc derives each VPC's subnets from "
+                "its block (--subnet-prefix sets their size)"
             )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from generator import naming
-from generator.model import Topology
+from generator.model import Topology, VpcRole
 from generator.partitions import PARTITIONS
 from generator.stacks import (
+    app_vpc,
     appliances,
     bastion,
     gwlb,
@@ -20,16 +21,28 @@ from generator.stacks.parameters import catalogue
 
 
 def nested_stacks(topology: Topology, partition_name: str) -> list[Nested]:
-    """Every nested template of the set, in the order the master lists them."""
+    """Every nested stack of the set, in the order the master lists them."""
     partition = PARTITIONS[partition_name]
     params = catalogue(topology)
+    inspection = topology.inspection_vpc
+    if inspection.role is VpcRole.BOTH:  # single-vpc: one stack per concern
+        return [
+            ssm_role.build(params, topology, ("Appliance", "Web", "Bastion")),
+            network.build(topology, inspection, params, export_route_tables=True),
+            gwlb.build(topology, partition, params),
+            inspection_routes.build(topology, inspection, params),
+            appliances.build(topology, params),
+            web.build(topology, inspection, params),
+            bastion.build(topology, params),
+        ]
+    # separated-vpc: each application VPC is one stack of the same template, with its own
+    # web server role.
     return [
-        ssm_role.build(params),
-        network.build(topology, params),
+        ssm_role.build(params, topology, ("Appliance", "Bastion")),
+        network.build(topology, inspection, params, export_route_tables=False),
         gwlb.build(topology, partition, params),
-        inspection_routes.build(topology, params),
         appliances.build(topology, params),
-        web.build(topology, params),
+        *(app_vpc.build(topology, vpc, params) for vpc in topology.application_vpcs),
         bastion.build(topology, params),
     ]
 
@@ -37,7 +50,12 @@ def nested_stacks(topology: Topology, partition_name: str) -> list[Nested]:
 def render_set(topology: Topology, partition_name: str) -> dict[str, str]:
     partition = PARTITIONS[partition_name]
     nested = nested_stacks(topology, partition_name)
-    files = {naming.nested_file(n.concern): n.template.to_yaml() for n in nested}
+    files: dict[str, str] = {}
+    for item in nested:
+        text = item.template.to_yaml()
+        # Stacks that share a file must share its text: one template, many instances.
+        if files.setdefault(item.file, text) != text:
+            raise AssertionError(f"{item.stack_id}: {item.file} differs from another instance")
     top = master.build(topology, partition, nested, catalogue(topology))
     files[naming.MASTER_FILE] = top.to_yaml()
     return dict(sorted(files.items()))

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import cidr
+from generator import cidr, naming
 from generator.deployed import Network, load_network
 
 INTERNET_HOST = "198.51.100.7"  # documentation range: stands for any internet address
@@ -40,7 +40,10 @@ class FlowResult:
 
 
 def _short(resource_id: str) -> str:
-    return resource_id.split("/", 1)[-1]
+    """A resource's name for people: its logical ID, with its VPC's prefix where there are
+    several VPCs (NetworkStack/PublicSubnet1 is PublicSubnet1, App2VpcStack/... App2...)."""
+    stack, _, logical = resource_id.rpartition("/")
+    return naming.prefixed(naming.parse_prefixed(stack)[0], logical) if stack else logical
 
 
 class Simulator:
@@ -145,19 +148,29 @@ def _by_name(net: Network, prefix: str) -> list[str]:
 
 
 def standard_flows(net: Network) -> list[FlowResult]:
-    """Egress from each web server, ALB node i to web server j for every pair, bastion to each
-    web server, and each appliance's own egress (which must not cross an endpoint)."""
+    """Per VPC with web servers: egress from each web server, ALB node i to web server j for every
+    pair of that VPC's ALB, and the bastion to each web server of its VPC. Each appliance's own
+    egress (which must not cross an endpoint) is appliance_egress."""
     sim = Simulator(net)
+
+    def vpc_of(subnet: str) -> str:
+        return net.subnets[subnet]["vpc"]
+
     web = {i: s for i, s in net.instances.items() if "/WebServer" in i}
     bastion = [s for i, s in net.instances.items() if i.endswith("/Bastion")]
     results = []
     for name, subnet in sorted(web.items()):
         results.append(sim.to_internet(f"{_short(name)} -> internet", subnet, sim.host(subnet, 10)))
-    # Hosts that talk to the web servers: each ALB node (one per public subnet), the bastion.
-    clients = [(f"ALB node in {_short(s)}", s, 20) for s in net.alb_subnets]
+    # Hosts that talk to the web servers of their VPC: each ALB node (one per public subnet of
+    # the ALB), the bastion.
+    clients = [
+        (f"ALB node in {_short(s)}", s, 20) for subnets in net.albs.values() for s in subnets
+    ]
     clients += [("Bastion", s, 30) for s in bastion]
     for client, client_subnet, offset in clients:
         for name, subnet in sorted(web.items()):
+            if vpc_of(subnet) != vpc_of(client_subnet):
+                continue
             results.append(
                 sim.between(
                     f"{client} -> {_short(name)}",

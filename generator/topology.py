@@ -1,55 +1,123 @@
-"""Options to topology: requested subnets, allocated CIDRs, then routes per tier and AZ."""
+"""Options to topology: VPCs with roles, requested subnets, allocated CIDRs, routes per tier and AZ,
+and the placement of every component. One set of routing rules serves both architectures: it is
+scoped to each VPC, and the VPC's role says which tiers it has."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
 from generator import cidr, naming
 from generator.errors import CidrError
-from generator.model import Route, RouteTable, Subnet, Target, TargetKind, Tier, Topology, Vpc
-from generator.options import Options
+from generator.model import (
+    CidrSource,
+    Component,
+    ComponentKind,
+    Route,
+    RouteTable,
+    Subnet,
+    Target,
+    TargetKind,
+    Tier,
+    Topology,
+    Vpc,
+    VpcRole,
+)
+from generator.options import SEPARATED_VPC, SINGLE_VPC, Options
 
 ANYWHERE = "0.0.0.0/0"
-SINGLE_VPC_TIERS = (Tier.PUBLIC, Tier.ENDPOINT, Tier.APPLIANCE, Tier.APPLICATION)
+# Tiers in allocation order: the order of a derived VPC's Fn::Cidr blocks.
+TIERS = {
+    VpcRole.BOTH: (Tier.PUBLIC, Tier.ENDPOINT, Tier.APPLIANCE, Tier.APPLICATION),
+    VpcRole.APPLICATION: (Tier.PUBLIC, Tier.ENDPOINT, Tier.APPLICATION),
+    # The inspection VPC's own NAT gateways carry the appliances' egress (Session Manager,
+    # signals), which so never crosses an application VPC or a GWLB endpoint.
+    VpcRole.INSPECTION: (Tier.PUBLIC, Tier.APPLIANCE),
+}
 
 
 def build(options: Options) -> Topology:
     """The validated topology that every template, test and document is a view of."""
-    builders = {"single-vpc": _single_vpc}
-    return builders[options.architecture](options)
-
-
-def _single_vpc(options: Options) -> Topology:
-    vpc = Vpc(name="Vpc", cidr=str(cidr.parse_network(options.vpc_cidr, "VPC CIDR")))
-    subnets = _plan_subnets(vpc, SINGLE_VPC_TIERS, options)
-    by_key = {(s.tier, s.az): s for s in subnets}
-    tables = tuple(_single_vpc_routes(s, by_key, options.az_count) for s in subnets)
+    if options.architecture == SEPARATED_VPC:
+        vpcs = _separated_vpcs(options)
+    else:
+        vpcs = (
+            Vpc(
+                naming.SINGLE_VPC,
+                str(cidr.parse_network(options.vpc_cidr, "VPC CIDR")),
+                VpcRole.BOTH,
+                subnet_prefix=options.subnet_prefix,
+            ),
+        )
+    subnets: list[Subnet] = []
+    for vpc in vpcs:
+        explicit = options.subnet_cidrs if options.architecture == SINGLE_VPC else {}
+        subnets += _plan_subnets(vpc, TIERS[vpc.role], options.az_count, explicit)
+    tables = tuple(_route_table(s, subnets, options.az_count) for s in subnets)
     return Topology(
         architecture=options.architecture,
         az_count=options.az_count,
-        vpcs=(vpc,),
-        subnets=subnets,
+        vpcs=vpcs,
+        subnets=tuple(subnets),
         route_tables=tables,
+        components=_components(vpcs, subnets),
         appliances_per_az=options.appliances_per_az,
     )
 
 
-def _plan_subnets(vpc: Vpc, tiers: tuple[Tier, ...], options: Options) -> tuple[Subnet, ...]:
+def _separated_vpcs(options: Options) -> tuple[Vpc, ...]:
+    """The inspection VPC, then application VPCs 1..N on consecutive blocks of one size."""
+    inspection = cidr.parse_network(options.vpc_cidr, "inspection VPC CIDR")
+    first = cidr.parse_network(options.app_vpc_cidr, "application VPC CIDR")
+    blocks = {"InspectionVpc": inspection}
+    for k in range(options.app_vpcs):
+        start = int(first.network_address) + k * first.num_addresses
+        if start + first.num_addresses > 2**32:
+            raise CidrError(
+                f"{options.app_vpcs} application VPCs of /{first.prefixlen} "
+                f"do not fit after {first}"
+            )
+        blocks[naming.vpc_name(naming.app_prefix(k + 1))] = ipaddress.IPv4Network(
+            (start, first.prefixlen)
+        )
+    clash = cidr.first_overlap(list(blocks.items()))
+    if clash:
+        raise CidrError(f"VPC CIDRs overlap: {clash[0]} and {clash[1]}")
+    derived = {"cidr_source": CidrSource.DERIVED, "subnet_prefix": options.subnet_prefix}
+    vpcs = [
+        Vpc(
+            naming.vpc_name(naming.INSPECTION_PREFIX),
+            str(inspection),
+            VpcRole.INSPECTION,
+            prefix=naming.INSPECTION_PREFIX,
+            **derived,
+        )
+    ]
+    for k in range(1, options.app_vpcs + 1):
+        prefix = naming.app_prefix(k)
+        name = naming.vpc_name(prefix)
+        vpcs.append(Vpc(name, str(blocks[name]), VpcRole.APPLICATION, prefix, number=k, **derived))
+    return tuple(vpcs)
+
+
+def _plan_subnets(
+    vpc: Vpc, tiers: tuple[Tier, ...], az_count: int, explicit_text: Mapping[str, str]
+) -> list[Subnet]:
     """Tiers x AZs, with explicit blocks honoured first and the rest allocated in order."""
     parent = ipaddress.IPv4Network(vpc.cidr)
     requested = [
         Subnet(vpc=vpc.name, tier=t, az=az, cidr="", vpc_prefix=vpc.prefix)
         for t in tiers
-        for az in range(options.az_count)
+        for az in range(az_count)
     ]
     known = {naming.subnet_id(s) for s in requested}
-    unknown = sorted(set(options.subnet_cidrs) - known)
+    unknown = sorted(set(explicit_text) - known)
     if unknown:
         raise CidrError(
             f"unknown subnet {unknown[0]!r} in a subnet CIDR; known: {', '.join(sorted(known))}"
         )
     explicit: dict[str, ipaddress.IPv4Network] = {}
-    for name, text in options.subnet_cidrs.items():
+    for name, text in explicit_text.items():
         net = cidr.parse_network(text, f"{name} CIDR")
         if not net.subnet_of(parent):
             raise CidrError(f"{name} CIDR {net} is outside the VPC CIDR {parent}")
@@ -59,44 +127,80 @@ def _plan_subnets(vpc: Vpc, tiers: tuple[Tier, ...], options: Options) -> tuple[
         raise CidrError(f"subnet CIDRs overlap: {clash[0]} and {clash[1]}")
     free = iter(
         cidr.allocate(
-            parent,
-            options.subnet_prefix,
-            len(requested) - len(explicit),
-            taken=explicit.values(),
+            parent, vpc.subnet_prefix, len(requested) - len(explicit), taken=explicit.values()
         )
     )
     planned = []
-    for subnet in requested:
+    for index, subnet in enumerate(requested):
         name = naming.subnet_id(subnet)
         block = explicit[name] if name in explicit else next(free)
         planned.append(
-            Subnet(subnet.vpc, subnet.tier, subnet.az, str(block), vpc_prefix=subnet.vpc_prefix)
+            Subnet(subnet.vpc, subnet.tier, subnet.az, str(block), vpc.prefix, index=index)
         )
-    return tuple(planned)
+    return planned
 
 
-def _single_vpc_routes(subnet: Subnet, by_key: dict, az_count: int) -> RouteTable:
+def _route_table(subnet: Subnet, subnets: list[Subnet], az_count: int) -> RouteTable:
     """Routes that make every flow cross the GWLB endpoint of one AZ in both directions.
 
     Flows between a public subnet and an application subnet use the endpoint in the public
     subnet's AZ both ways, which keeps cross-zone ALB traffic symmetric without Lambda help.
+    Every route stays inside the subnet's own VPC.
     """
-    az = subnet.az
-    nat = Target(TargetKind.NAT_GATEWAY, az)
+    vpc, az = subnet.vpc, subnet.az
+    peers = {(s.tier, s.az): s for s in subnets if s.vpc == vpc}
+    endpoint = lambda at: Target(TargetKind.GWLB_ENDPOINT, vpc, at)  # noqa: E731
     routes: list[Route] = []
     if subnet.tier is Tier.PUBLIC:
-        routes.append(Route(ANYWHERE, Target(TargetKind.INTERNET_GATEWAY)))
+        routes.append(Route(ANYWHERE, Target(TargetKind.INTERNET_GATEWAY, vpc)))
         for other in range(az_count):
-            app = by_key[(Tier.APPLICATION, other)]
-            routes.append(Route(app.cidr, Target(TargetKind.GWLB_ENDPOINT, az), app))
-    elif subnet.tier is Tier.ENDPOINT:
-        routes.append(Route(ANYWHERE, nat))
-    elif subnet.tier is Tier.APPLIANCE:
+            app = peers.get((Tier.APPLICATION, other))
+            if app is not None:
+                routes.append(Route(app.cidr, endpoint(az), app))
+    elif subnet.tier in (Tier.ENDPOINT, Tier.APPLIANCE):
         # Appliances reach the internet (Session Manager, signals) directly, never via the GWLB.
-        routes.append(Route(ANYWHERE, nat))
+        routes.append(Route(ANYWHERE, Target(TargetKind.NAT_GATEWAY, vpc, az)))
     elif subnet.tier is Tier.APPLICATION:
-        routes.append(Route(ANYWHERE, Target(TargetKind.GWLB_ENDPOINT, az)))
+        routes.append(Route(ANYWHERE, endpoint(az)))
         for other in range(az_count):
-            public = by_key[(Tier.PUBLIC, other)]
-            routes.append(Route(public.cidr, Target(TargetKind.GWLB_ENDPOINT, other), public))
+            public = peers[(Tier.PUBLIC, other)]
+            routes.append(Route(public.cidr, endpoint(other), public))
     return RouteTable(subnet=subnet, routes=tuple(routes))
+
+
+def _components(vpcs: tuple[Vpc, ...], subnets: list[Subnet]) -> tuple[Component, ...]:
+    """Where everything sits: per VPC its gateways, then what its role brings."""
+
+    def tier(vpc: Vpc, t: Tier) -> tuple[Subnet, ...]:
+        return tuple(
+            sorted((s for s in subnets if s.vpc == vpc.name and s.tier is t), key=lambda s: s.az)
+        )
+
+    placed: list[Component] = []
+    for vpc in vpcs:
+        public = tier(vpc, Tier.PUBLIC)
+        placed.append(Component(ComponentKind.INTERNET_GATEWAY, vpc.name, public))
+        placed += [
+            Component(ComponentKind.NAT_GATEWAY, vpc.name, (s,), number=s.az + 1) for s in public
+        ]
+        if vpc.role.inspects:
+            appliance = tier(vpc, Tier.APPLIANCE)
+            placed.append(Component(ComponentKind.GWLB, vpc.name, appliance))
+            placed.append(Component(ComponentKind.ENDPOINT_SERVICE, vpc.name, appliance))
+            placed.append(Component(ComponentKind.APPLIANCES, vpc.name, appliance))
+        if vpc.role.serves_applications:
+            placed += [
+                Component(ComponentKind.GWLB_ENDPOINT, vpc.name, (s,), number=s.az + 1)
+                for s in tier(vpc, Tier.ENDPOINT)
+            ]
+            placed.append(Component(ComponentKind.ALB, vpc.name, public))
+            placed += [
+                Component(ComponentKind.WEB_SERVER, vpc.name, (s,), number=s.az + 1)
+                for s in tier(vpc, Tier.APPLICATION)
+            ]
+    # The bastion sits in the first application VPC; the others are reached by Session Manager.
+    first_app = next(v for v in vpcs if v.role.serves_applications)
+    placed.append(
+        Component(ComponentKind.BASTION, first_app.name, tier(first_app, Tier.PUBLIC)[:1])
+    )
+    return tuple(placed)

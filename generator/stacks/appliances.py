@@ -12,7 +12,7 @@ from troposphere.policies import (
 )
 
 from generator import naming, userdata
-from generator.model import Tier, Topology
+from generator.model import ComponentKind, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
@@ -32,6 +32,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
         "GWLB quickstart: inspection appliances (our own Geneve appliance, installed with no "
         "download) in an Auto Scaling group registered with the GENEVE target group.",
         catalogue,
+        topology,
     )
     _add_security_group(b, topology)
     signal_policy(b, "Appliance", "ApplianceSignalPolicy")
@@ -41,24 +42,22 @@ def build(topology: Topology, catalogue: dict) -> Nested:
 
 
 def _add_security_group(b: NestedBuilder, topology: Topology) -> None:
-    vpc = topology.vpcs[0]
-    gwlb_subnets = topology.tier(Tier.APPLIANCE)
+    vpc = topology.inspection_vpc
+    gwlb_subnets = topology.one(ComponentKind.GWLB, vpc.name).subnets
     ingress, egress = [], []
     for subnet in gwlb_subnets:
-        cidr = b.master(naming.subnet_cidr_param(subnet))
+        cidr = b.subnet_cidr(subnet)
         where = naming.subnet_label(subnet)
         # GWLB nodes sit in the appliance subnets and send and receive Geneve there only.
         ingress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve from the GWLB node in {where}"))
         egress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve back to the GWLB node in {where}"))
-    ingress.append(
-        rule("tcp", HEALTH_PORT, b.master(f"{vpc.name}Cidr"), "Health checks from the GWLB")
-    )
+    ingress.append(rule("tcp", HEALTH_PORT, b.vpc_cidr(vpc), "Health checks from the GWLB"))
     egress.append(rule("tcp", 443, "0.0.0.0/0", "HTTPS to Session Manager and CloudFormation"))
     b.template.add_resource(
         ec2.SecurityGroup(
             "ApplianceSecurityGroup",
             GroupDescription="GWLB appliances: Geneve and health checks from the GWLB only",
-            VpcId=b.vpc_input(),
+            VpcId=b.vpc_ref(vpc),
             SecurityGroupIngress=ingress,
             SecurityGroupEgress=egress,
             Tags=b.tags("appliance security group"),
@@ -87,7 +86,8 @@ def _add_launch_template(b: NestedBuilder) -> None:
 
 def _add_group(b: NestedBuilder, topology: Topology) -> None:
     count = str(topology.az_count * topology.appliances_per_az)
-    subnets = [b.subnet_input(s) for s in topology.tier(Tier.APPLIANCE)]
+    group = topology.one(ComponentKind.APPLIANCES, topology.inspection_vpc.name)
+    subnets = [b.subnet_ref(s) for s in group.subnets]
     b.template.add_resource(
         autoscaling.AutoScalingGroup(
             GROUP_ID,

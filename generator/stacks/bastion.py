@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, ec2
 
-from generator.model import Tier, Topology
+from generator.model import ComponentKind, Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
 from generator.stacks.security import per_subnet, rule
@@ -16,22 +16,24 @@ RDP = 3389
 
 def build(topology: Topology, catalogue: dict) -> Nested:
     b = NestedBuilder(
-        CONCERN, "GWLB quickstart: Windows bastion with an Elastic IP and RDP.", catalogue
+        CONCERN, "GWLB quickstart: Windows bastion with an Elastic IP and RDP.", catalogue, topology
     )
-    subnet = topology.subnet(Tier.PUBLIC, 0)
+    bastion = topology.one(ComponentKind.BASTION)
+    (subnet,) = bastion.subnets
+    vpc = topology.vpc(bastion.vpc)
     egress = [rule("tcp", 443, "0.0.0.0/0", "HTTPS out for Session Manager and updates")]
     egress += per_subnet(
         b,
         "tcp",
         80,
-        topology.tier(Tier.APPLICATION),
+        topology.tier(Tier.APPLICATION, vpc.name),
         lambda where: f"HTTP to the web server in {where}, through the GWLB",
     )
     b.template.add_resource(
         ec2.SecurityGroup(
             "BastionSecurityGroup",
             GroupDescription="Bastion: RDP from the allowed block only",
-            VpcId=b.vpc_input(),
+            VpcId=b.vpc_ref(vpc),
             SecurityGroupIngress=[
                 rule("tcp", RDP, b.master("BastionAllowedCidr"), "RDP from the allowed block")
             ],
@@ -45,7 +47,7 @@ def build(topology: Topology, catalogue: dict) -> Nested:
             ImageId=b.master("WindowsAmiId"),
             InstanceType=b.master("BastionInstanceType"),
             KeyName=b.master("KeyPairName"),
-            SubnetId=b.subnet_input(subnet),
+            SubnetId=b.subnet_ref(subnet),
             SecurityGroupIds=[Ref("BastionSecurityGroup")],
             IamInstanceProfile=instance_profile(b, "Bastion"),
             MetadataOptions=imdsv2(),

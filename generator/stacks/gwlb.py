@@ -6,7 +6,7 @@ from troposphere import Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from generator import naming
-from generator.model import Tier, Topology
+from generator.model import ComponentKind, Topology, Vpc
 from generator.partitions import Partition
 from generator.stacks.base import Nested, NestedBuilder
 
@@ -25,21 +25,34 @@ TARGET_GROUP_ATTRIBUTES = {
 
 
 def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
+    vpc = topology.inspection_vpc
+    endpoints_here = bool(topology.placed(ComponentKind.GWLB_ENDPOINT, vpc.name))
     b = NestedBuilder(
         CONCERN,
         "GWLB quickstart: Gateway Load Balancer (cross-zone), GENEVE target group health-checked "
-        "on the appliance's own endpoint, endpoint service and one GWLB endpoint per AZ.",
+        "on the appliance's own endpoint, endpoint service"
+        + (" and one GWLB endpoint per AZ." if endpoints_here else " for the application VPCs."),
         catalogue,
+        topology,
     )
-    vpc_id = b.vpc_input()
-    _add_load_balancer(b, topology, vpc_id)
-    _add_endpoints(b, topology, partition, vpc_id)
+    vpc_id = b.vpc_ref(vpc)
+    _add_load_balancer(b, vpc, vpc_id)
+    service_name = Sub(f"{partition.endpoint_service_prefix}.${{AWS::Region}}.${{EndpointService}}")
+    b.template.add_resource(
+        ec2.VPCEndpointService(
+            "EndpointService",
+            AcceptanceRequired=False,
+            GatewayLoadBalancerArns=[Ref("GatewayLoadBalancer")],
+        )
+    )
+    add_endpoints(b, vpc, service_name, vpc_id)
+    b.output("EndpointServiceName", service_name, "Service name for further GWLB endpoints.")
     return b.done()
 
 
-def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
+def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
     t = b.template
-    subnets = [b.subnet_input(s) for s in topology.tier(Tier.APPLIANCE)]
+    subnets = [b.subnet_ref(s) for s in b.topology.one(ComponentKind.GWLB, vpc.name).subnets]
     t.add_resource(
         elb.LoadBalancer(
             "GatewayLoadBalancer",
@@ -84,26 +97,18 @@ def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
     b.output("GatewayLoadBalancerArn", Ref("GatewayLoadBalancer"), "Gateway Load Balancer.")
 
 
-def _add_endpoints(b: NestedBuilder, topology: Topology, partition: Partition, vpc_id) -> None:
-    t = b.template
-    t.add_resource(
-        ec2.VPCEndpointService(
-            "EndpointService",
-            AcceptanceRequired=False,
-            GatewayLoadBalancerArns=[Ref("GatewayLoadBalancer")],
-        )
-    )
-    service_name = Sub(f"{partition.endpoint_service_prefix}.${{AWS::Region}}.${{EndpointService}}")
-    for subnet in topology.tier(Tier.ENDPOINT):
+def add_endpoints(b: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> None:
+    """One GWLB endpoint per endpoint subnet of `vpc`, on the given endpoint service."""
+    for endpoint in b.topology.placed(ComponentKind.GWLB_ENDPOINT, vpc.name):
+        (subnet,) = endpoint.subnets
         logical = naming.endpoint_id(subnet.az)
-        t.add_resource(
+        b.template.add_resource(
             ec2.VPCEndpoint(
                 logical,
                 VpcEndpointType="GatewayLoadBalancer",
                 ServiceName=service_name,
                 VpcId=vpc_id,
-                SubnetIds=[b.subnet_input(subnet)],
+                SubnetIds=[b.subnet_ref(subnet)],
             )
         )
         b.output(f"{logical}Id", Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}.")
-    b.output("EndpointServiceName", service_name, "Service name for further GWLB endpoints.")

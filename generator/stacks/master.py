@@ -8,16 +8,19 @@ from troposphere import GetAtt, Output, Parameter, Ref, Template, cloudformation
 from generator import naming
 from generator.model import Topology
 from generator.partitions import Partition
-from generator.stacks.base import FromMaster, FromPseudo, FromStack, Nested
+from generator.stacks.base import FromMaster, FromPseudo, FromStack, FromValue, Nested
 from generator.stacks.parameters import ParamSpec
 
 # Nested outputs that the master repeats for the user, by concern (None: all of them).
 SURFACED: dict[str, tuple[str, ...] | None] = {
     "Web": None,
+    "AppVpc": ("AlbUrl", "WebServer"),  # names starting with these
     "Bastion": None,
     "Appliances": None,
     "GWLB": ("EndpointServiceName",),
 }
+# Said of every application VPC but the bastion's.
+NO_BASTION = " No bastion in this VPC: use Session Manager (the bastion is in application VPC 1)."
 
 
 def build(
@@ -28,7 +31,7 @@ def build(
 ) -> Template:
     t = Template(
         Description=(
-            f"GWLB inspection quickstart ({topology.architecture}, {topology.az_count} AZ, "
+            f"GWLB inspection quickstart ({topology.architecture}, {_scale(topology)}"
             f"{partition.name} partition). Creates a Gateway Load Balancer, appliances, NAT "
             "gateways, an ALB and EC2 instances, which are billed while the stack exists."
         )
@@ -39,6 +42,12 @@ def build(
         _add_stack(t, item)
     _add_outputs(t, nested)
     return t
+
+
+def _scale(topology: Topology) -> str:
+    apps = len(topology.application_vpcs)
+    vpcs = f"{apps} application VPC{'s' if apps > 1 else ''}, " if len(topology.vpcs) > 1 else ""
+    return f"{vpcs}{topology.az_count} AZ, "
 
 
 def _add_parameters(t: Template, nested: list[Nested], catalogue: dict[str, ParamSpec]) -> None:
@@ -52,24 +61,24 @@ def _add_parameters(t: Template, nested: list[Nested], catalogue: dict[str, Para
 
 
 def _source_value(source):
-    if isinstance(source, FromMaster):
-        return Ref(source.name)
-    if isinstance(source, FromPseudo):
+    if isinstance(source, FromMaster | FromPseudo):
         return Ref(source.name)
     if isinstance(source, FromStack):
-        return GetAtt(naming.stack_id(source.concern), f"Outputs.{source.output}")
+        return GetAtt(source.stack, f"Outputs.{source.output}")
+    if isinstance(source, FromValue):
+        return source.value
     raise TypeError(f"unknown parameter source {source!r}")
 
 
 def _add_stack(t: Template, item: Nested) -> None:
     extra = {}
     if item.after:
-        extra["DependsOn"] = [naming.stack_id(c) for c in item.after]
+        extra["DependsOn"] = list(item.after)
     t.add_resource(
         cloudformation.Stack(
-            naming.stack_id(item.concern),
+            item.stack_id,
             # A sibling file name; publish.py rewrites it to the uploaded object's URL.
-            TemplateURL=naming.nested_file(item.concern),
+            TemplateURL=item.file,
             Parameters={name: _source_value(src) for name, src in item.sources.items()},
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
@@ -84,12 +93,15 @@ def _add_outputs(t: Template, nested: list[Nested]) -> None:
             continue
         wanted = SURFACED[item.concern]
         for name, output in item.template.outputs.items():
-            if wanted is not None and name not in wanted:
+            if wanted is not None and not name.startswith(wanted):
                 continue
+            description = output.properties.get("Description", name)
+            if item.prefix.startswith("App") and item.prefix != "App1":
+                description += NO_BASTION
             t.add_output(
                 Output(
-                    name,
-                    Value=GetAtt(naming.stack_id(item.concern), f"Outputs.{name}"),
-                    Description=output.properties.get("Description", name),
+                    naming.prefixed(item.prefix, name),
+                    Value=GetAtt(item.stack_id, f"Outputs.{name}"),
+                    Description=description,
                 )
             )

@@ -1,125 +1,141 @@
-"""Nested-Network: VPC, subnets per tier and AZ, route tables, internet and NAT gateways and their
-routes. Routes through GWLB endpoints live in Nested-InspectionRoutes, after the endpoints exist."""
+"""One VPC's network: the VPC, its subnets and route tables, the internet gateway, one NAT gateway
+per AZ and the routes to them. Nested-Network (single-vpc) and Nested-InspectionNetwork build one
+VPC each with it; each application VPC's template builds its own with it too. Routes through GWLB
+endpoints are added where the endpoints exist (see add_routes)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from troposphere import GetAtt, GetAZs, Ref, Select, ec2
 
 from generator import naming
-from generator.model import TargetKind, Tier, Topology
-from generator.stacks.base import Nested, NestedBuilder
-from generator.stacks.routes import add_routes, cidr_ref
-
-CONCERN = "Network"
+from generator.model import ComponentKind, Route, TargetKind, Topology, Vpc
+from generator.stacks.base import VPC_ID, Nested, NestedBuilder
+from generator.stacks.routes import add_routes
 
 
-def build(topology: Topology, catalogue: dict) -> Nested:
+def build(topology: Topology, vpc: Vpc, catalogue: dict, export_route_tables: bool) -> Nested:
+    """A nested template holding one VPC's network (single-vpc, or the inspection VPC); with
+    export_route_tables, another stack adds the endpoint routes to its tables."""
+    concern = naming.prefixed(vpc.prefix, "Network")
     b = NestedBuilder(
-        CONCERN,
-        "GWLB quickstart: VPC, subnets, route tables, internet gateway, one NAT gateway per AZ.",
+        concern,
+        f"GWLB quickstart: {vpc.label if vpc.prefix else 'VPC'}, subnets, route tables, "
+        "internet gateway, one NAT gateway per AZ.",
         catalogue,
+        topology,
+        local=(vpc.name,),
     )
-    vpc = topology.vpcs[0]
-    _add_vpc(b, vpc.name)
-    _add_subnets(b, topology)
-    _add_gateways(b, topology)
-    _add_routes(b, topology)
+    add_network(b, vpc, export_route_tables)
     return b.done()
 
 
-def _add_vpc(b: NestedBuilder, vpc_name: str) -> None:
+def add_network(b: NestedBuilder, vpc: Vpc, export_route_tables: bool = False) -> None:
+    """Everything of one VPC's network except the routes through GWLB endpoints."""
+    _add_vpc(b, vpc)
+    _add_subnets(b, vpc, export_route_tables)
+    _add_gateways(b, vpc)
+    add_vpc_routes(b, vpc, {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY}, _gateway_ref)
+
+
+def _gateway_ref(route: Route):
+    if route.target.kind is TargetKind.INTERNET_GATEWAY:
+        return Ref("InternetGateway")
+    return Ref(naming.nat_id(route.target.az))
+
+
+def add_vpc_routes(
+    b: NestedBuilder, vpc: Vpc, kinds: set[TargetKind], target: Callable[[Route], object]
+) -> None:
+    """The routes of `vpc`'s tables whose target kind is in `kinds`, on route tables built here."""
+    for table in b.topology.route_tables:
+        if table.subnet.vpc != vpc.name:
+            continue
+        add_routes(
+            b,
+            table,
+            Ref(naming.route_table_id(table.subnet)),
+            kinds,
+            target,
+            depends_on={TargetKind.INTERNET_GATEWAY: "InternetGatewayAttachment"},
+        )
+
+
+def _add_vpc(b: NestedBuilder, vpc: Vpc) -> None:
     t = b.template
+    label = b.vpc_label(vpc)
     t.add_resource(
         ec2.VPC(
-            vpc_name,
-            CidrBlock=b.master(f"{vpc_name}Cidr"),
+            VPC_ID,
+            CidrBlock=b.vpc_cidr(vpc),
             EnableDnsHostnames=True,
             EnableDnsSupport=True,
-            Tags=b.tags("VPC"),
+            Tags=b.tags(label or "VPC"),
         )
     )
-    t.add_resource(ec2.InternetGateway("InternetGateway", Tags=b.tags("internet gateway")))
+    t.add_resource(ec2.InternetGateway("InternetGateway", Tags=b.tags(label, "internet gateway")))
     t.add_resource(
         ec2.VPCGatewayAttachment(
             "InternetGatewayAttachment",
-            VpcId=Ref(vpc_name),
+            VpcId=Ref(VPC_ID),
             InternetGatewayId=Ref("InternetGateway"),
         )
     )
-    b.output("VpcId", Ref(vpc_name), "ID of the VPC.")
+    b.output("VpcId", Ref(VPC_ID), "ID of the VPC.")
 
 
-def _add_subnets(b: NestedBuilder, topology: Topology) -> None:
+def _add_subnets(b: NestedBuilder, vpc: Vpc, export_route_tables: bool) -> None:
     t = b.template
-    for subnet in topology.subnets:
+    label = b.vpc_label(vpc)
+    for subnet in b.topology.subnets_of(vpc.name):
         sid = naming.subnet_id(subnet)
+        what = naming.subnet_label(subnet)
         t.add_resource(
             ec2.Subnet(
                 sid,
-                VpcId=Ref(subnet.vpc),
-                CidrBlock=b.master(naming.subnet_cidr_param(subnet)),
+                VpcId=Ref(VPC_ID),
+                CidrBlock=b.subnet_cidr(subnet),
                 AvailabilityZone=Select(subnet.az, GetAZs("")),
                 MapPublicIpOnLaunch=False,
-                Tags=b.tags(naming.subnet_label(subnet)),
+                Tags=b.tags(label, what),
             )
         )
         rt = naming.route_table_id(subnet)
         t.add_resource(
-            ec2.RouteTable(
-                rt,
-                VpcId=Ref(subnet.vpc),
-                Tags=b.tags(naming.subnet_label(subnet), "route table"),
-            )
+            ec2.RouteTable(rt, VpcId=Ref(VPC_ID), Tags=b.tags(label, what, "route table"))
         )
         t.add_resource(
             ec2.SubnetRouteTableAssociation(
                 naming.association_id(subnet), SubnetId=Ref(sid), RouteTableId=Ref(rt)
             )
         )
-        b.output(f"{sid}Id", Ref(sid), f"ID of the {naming.subnet_label(subnet)}.")
-        b.output(f"{rt}Id", Ref(rt), f"Route table of the {naming.subnet_label(subnet)}.")
-        b.output(
-            f"{sid}Az",
-            GetAtt(sid, "AvailabilityZone"),
-            f"Availability Zone of the {naming.subnet_label(subnet)}.",
-        )
+        # Other stacks read the IDs of the subnets they place things in, and of the tables they
+        # add endpoint routes to.
+        b.output(f"{sid}Id", Ref(sid), f"ID of the {what}.")
+        if export_route_tables:
+            b.output(f"{rt}Id", Ref(rt), f"Route table of the {what}.")
 
 
-def _add_gateways(b: NestedBuilder, topology: Topology) -> None:
+def _add_gateways(b: NestedBuilder, vpc: Vpc) -> None:
     t = b.template
-    for az in topology.azs:
-        public = naming.subnet_id(topology.subnet(Tier.PUBLIC, az))
+    label = b.vpc_label(vpc)
+    for nat in b.topology.placed(ComponentKind.NAT_GATEWAY, vpc.name):
+        (subnet,) = nat.subnets
+        az = subnet.az
         t.add_resource(
             ec2.EIP(
                 naming.nat_eip_id(az),
                 Domain="vpc",
                 DependsOn="InternetGatewayAttachment",
-                Tags=b.tags(f"NAT gateway {az + 1} address"),
+                Tags=b.tags(label, f"NAT gateway {az + 1} address"),
             )
         )
         t.add_resource(
             ec2.NatGateway(
                 naming.nat_id(az),
                 AllocationId=GetAtt(naming.nat_eip_id(az), "AllocationId"),
-                SubnetId=Ref(public),
-                Tags=b.tags(f"NAT gateway {az + 1}"),
+                SubnetId=Ref(naming.subnet_id(subnet)),
+                Tags=b.tags(label, f"NAT gateway {az + 1}"),
             )
-        )
-
-
-def _add_routes(b: NestedBuilder, topology: Topology) -> None:
-    def target(route):
-        if route.target.kind is TargetKind.INTERNET_GATEWAY:
-            return Ref("InternetGateway")
-        return Ref(naming.nat_id(route.target.az))
-
-    for table in topology.route_tables:
-        add_routes(
-            b.template,
-            table,
-            Ref(naming.route_table_id(table.subnet)),
-            {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY},
-            target,
-            cidr_ref,
-            depends_on={TargetKind.INTERNET_GATEWAY: "InternetGatewayAttachment"},
         )

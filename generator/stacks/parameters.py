@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from generator import naming
-from generator.model import Topology
+from generator.model import CidrSource, Topology, Vpc
 
 CIDR_PATTERN = (
     r"^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}"
     r"([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])/([0-9]|[1-2][0-9]|3[0-2])$"
 )
 CIDR_CONSTRAINT = "an IPv4 CIDR block such as 10.0.0.0/16 (x.x.x.x/0-32)"
+_OCTETS = CIDR_PATTERN.split("/")[0]
+
+
+def vpc_block_pattern(low: int, high: int) -> str:
+    """An IPv4 CIDR whose prefix is /low to /high: a VPC block that Fn::Cidr can still carve."""
+    return f"{_OCTETS}/({'|'.join(str(n) for n in range(low, high + 1))})$"
+
 
 LINUX_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 WINDOWS_AMI = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
@@ -30,6 +38,8 @@ class ParamSpec:
     description: str
     default: str | None = None
     cidr: bool = False
+    # A VPC block whose subnets are derived from it: its prefix may be at most this long.
+    max_prefix: int | None = None
     extra: dict = field(default_factory=dict)
     # Type of the nested copy when it differs: a Ref to an SSM-typed master parameter already
     # yields the resolved value, which a nested SSM type would look up again as a name.
@@ -39,7 +49,12 @@ class ParamSpec:
         """troposphere Parameter keyword arguments; nested copies never carry defaults."""
         type_ = self.type if with_default else self.nested_type or self.type
         out = {"Type": type_, "Description": self.description, **self.extra}
-        if self.cidr:
+        if self.max_prefix is not None:
+            out["AllowedPattern"] = vpc_block_pattern(16, self.max_prefix)
+            out["ConstraintDescription"] = (
+                f"must be an IPv4 CIDR block from /16 to /{self.max_prefix}, such as 10.0.0.0/16"
+            )
+        elif self.cidr:
             out["AllowedPattern"] = CIDR_PATTERN
             out["ConstraintDescription"] = f"must be {CIDR_CONSTRAINT}"
         if with_default and self.default is not None:
@@ -68,18 +83,10 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
         ),
     ]
     for vpc in topology.vpcs:
-        specs.append(
-            ParamSpec(
-                f"{vpc.name}Cidr",
-                "String",
-                "VPC CIDR" if vpc.name == "Vpc" else f"{vpc.name} CIDR",
-                NETWORK_GROUP,
-                f"IPv4 block of {vpc.name}; every subnet below must lie inside it.",
-                default=vpc.cidr,
-                cidr=True,
-            )
-        )
+        specs.append(_vpc_spec(topology, vpc))
     for subnet in topology.subnets:  # planned order: tier by tier, AZ by AZ
+        if topology.vpc(subnet.vpc).cidr_source is not CidrSource.PARAMETERS:
+            continue
         label = naming.subnet_label(subnet)
         specs.append(
             ParamSpec(
@@ -142,3 +149,31 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
         ),
     ]
     return {spec.name: spec for spec in specs}
+
+
+def _vpc_spec(topology: Topology, vpc: Vpc) -> ParamSpec:
+    name = naming.vpc_cidr_param(vpc)
+    if vpc.cidr_source is CidrSource.PARAMETERS:
+        return ParamSpec(
+            name,
+            "String",
+            "VPC CIDR",
+            NETWORK_GROUP,
+            f"IPv4 block of {vpc.name}; every subnet below must lie inside it.",
+            default=vpc.cidr,
+            cidr=True,
+        )
+    count = len(topology.subnets_of(vpc.name))
+    label = vpc.label[0].upper() + vpc.label[1:]
+    return ParamSpec(
+        name,
+        "String",
+        f"{label} CIDR",
+        label,  # one console group per VPC
+        f"IPv4 block of {'the ' if vpc.number is None else ''}{vpc.label}; its {count} subnets "
+        "are consecutive "
+        f"/{vpc.subnet_prefix} blocks from its start.",
+        default=vpc.cidr,
+        cidr=True,
+        max_prefix=vpc.subnet_prefix - math.ceil(math.log2(count)),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from troposphere import Ref, ec2
+from troposphere import ec2
 
 from generator import naming
 from generator.model import Route, RouteTable, TargetKind
@@ -33,15 +33,14 @@ def target_word(route: Route) -> str:
 
 
 def add_routes(
-    template,
+    builder,
     table: RouteTable,
     table_ref,
     kinds: set[TargetKind],
     target_ref: Callable[[Route], object],
-    destination_ref: Callable[[Route], object],
     depends_on: dict[TargetKind, str] | None = None,
 ) -> None:
-    """Add the table's routes whose target kind is in `kinds`."""
+    """Add the table's routes whose target kind is in `kinds` to the builder's template."""
     for route in table.routes:
         if route.target.kind not in kinds:
             continue
@@ -49,19 +48,20 @@ def add_routes(
         extra = {}
         if depends_on and route.target.kind in depends_on:
             extra["DependsOn"] = depends_on[route.target.kind]
-        template.add_resource(
+        builder.template.add_resource(
             ec2.Route(
                 logical,
                 RouteTableId=table_ref,
-                DestinationCidrBlock=destination_ref(route),
+                DestinationCidrBlock=destination(builder, route),
                 **{ROUTE_PROPERTY[route.target.kind]: target_ref(route)},
                 **extra,
             )
         )
 
 
-def cidr_ref(route: Route):
-    """A subnet-exact destination follows that subnet's CIDR parameter; others are literal."""
+def destination(builder, route: Route):
+    """A subnet-exact destination follows that subnet's block as the template spells it (its
+    parameter, or its slice of the VPC's block); others are literal."""
     if route.destination_subnet is not None:
-        return Ref(naming.subnet_cidr_param(route.destination_subnet))
+        return builder.subnet_cidr(route.destination_subnet)
     return route.destination

@@ -21,13 +21,9 @@ def rule(protocol: str, port: int | None, cidr, description: str) -> ec2.Securit
 def per_subnet(
     builder, protocol: str, port: int, subnets: Iterable[Subnet], describe: Callable[[str], str]
 ) -> list[ec2.SecurityGroupRule]:
-    """One rule per subnet, each matching that subnet's CIDR parameter; describe(label) says why."""
+    """One rule per subnet, each matching that subnet's block as the template spells it;
+    describe(label) says why."""
     return [
-        rule(
-            protocol,
-            port,
-            builder.master(naming.subnet_cidr_param(s)),
-            describe(naming.subnet_label(s)),
-        )
+        rule(protocol, port, builder.subnet_cidr(s), describe(naming.subnet_label(s)))
         for s in subnets
     ]

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from troposphere import Ref, Sub, iam
 
+from generator.model import Topology
 from generator.stacks.base import Nested, NestedBuilder
 
 CONCERN = "SSMRole"
 # Kinds of instance, each with a role of its own: the internet-facing bastion shares nothing
 # with the instances that report readiness.
 KINDS = {"Appliance": "the appliances", "Web": "the web servers", "Bastion": "the bastion"}
+SINGULAR = {"Appliance": "appliance", "Web": "web server", "Bastion": "bastion"}
 
 
 def profile_output(kind: str) -> str:
@@ -22,19 +24,24 @@ def role_output(kind: str) -> str:
     return f"{kind}RoleName"
 
 
-def build(catalogue: dict) -> Nested:
+def build(catalogue: dict, topology: Topology, kinds: tuple[str, ...]) -> Nested:
     b = NestedBuilder(
         CONCERN,
-        "GWLB quickstart: one instance role per kind of instance (appliance, web server, "
-        "bastion), each with Session Manager only.",
+        "GWLB quickstart: one instance role per kind of instance ("
+        + ", ".join(SINGULAR[k] for k in kinds)
+        + "), each with Session Manager only.",
         catalogue,
+        topology,
     )
-    for kind, who in KINDS.items():
-        _add_role(b, kind, who)
+    for kind in kinds:
+        role, profile = add_role(b, kind)
+        b.output(profile_output(kind), Ref(profile), f"Instance profile of {KINDS[kind]}.")
+        b.output(role_output(kind), Ref(role), f"Role of {KINDS[kind]}, Session Manager only.")
     return b.done()
 
 
-def _add_role(b: NestedBuilder, kind: str, who: str) -> None:
+def add_role(b: NestedBuilder, kind: str) -> tuple[str, str]:
+    """A Session-Manager-only role for `kind` and its instance profile: their logical IDs."""
     role = b.template.add_resource(
         iam.Role(
             f"{kind}Role",
@@ -57,8 +64,7 @@ def _add_role(b: NestedBuilder, kind: str, who: str) -> None:
     profile = b.template.add_resource(
         iam.InstanceProfile(f"{kind}InstanceProfile", Roles=[Ref(role)])
     )
-    b.output(profile_output(kind), Ref(profile), f"Instance profile of {who}.")
-    b.output(role_output(kind), Ref(role), f"Role of {who}, Session Manager only.")
+    return role.title, profile.title
 
 
 def instance_profile(b: NestedBuilder, kind: str) -> Ref:
@@ -66,13 +72,14 @@ def instance_profile(b: NestedBuilder, kind: str) -> Ref:
     return b.output_of(CONCERN, profile_output(kind))
 
 
-def signal_policy(b: NestedBuilder, kind: str, logical_id: str) -> iam.PolicyType:
-    """Lets the instances of `kind` signal the stack being built, and no other stack."""
+def signal_policy(b: NestedBuilder, kind: str, logical_id: str, role=None) -> iam.PolicyType:
+    """Lets the instances of `kind` (or of the given role) signal the stack being built, and no
+    other stack."""
     return b.template.add_resource(
         iam.PolicyType(
             logical_id,
             PolicyName=f"signal-{kind.lower()}-stack",
-            Roles=[b.output_of(CONCERN, role_output(kind))],
+            Roles=[role or b.output_of(CONCERN, role_output(kind))],
             PolicyDocument={
                 "Version": "2012-10-17",
                 "Statement": [

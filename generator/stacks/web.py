@@ -1,4 +1,5 @@
-"""Nested-Web: one web server per AZ behind an internet-facing ALB, the deployment's only ingress.
+"""Web servers, one per AZ, behind an internet-facing ALB: the only ingress of an application VPC.
+Nested-Web holds them in single-vpc; each application VPC's template holds its own (add_web).
 Each server signals through the inspection path, so CREATE_COMPLETE means traffic flows."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere.policies import CreationPolicy, ResourceSignal
 
 from generator import naming, userdata
-from generator.model import Tier, Topology
+from generator.model import ComponentKind, Tier, Topology, Vpc
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
 from generator.stacks.security import per_subnet, rule
@@ -19,23 +20,33 @@ HTTP = 80
 LOCAL_PORT_BASE = 8080  # web server N is forwarded to localhost:8080+N
 
 
-def build(topology: Topology, catalogue: dict) -> Nested:
+def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
     b = NestedBuilder(
         CONCERN,
         "GWLB quickstart: web servers answering 'web server N' behind an internet-facing ALB.",
         catalogue,
+        topology,
     )
-    vpc_id = b.vpc_input()
-    _add_security_groups(b, topology, vpc_id)
-    _add_servers(b, topology)
-    _add_load_balancer(b, topology, vpc_id)
+    # In place before any server boots, so its first signal is allowed.
+    signal_policy(b, "Web", "WebSignalPolicy")
+    add_web(b, vpc, instance_profile(b, "Web"))
     # The servers' signals cross the GWLB endpoints and appliances, so those must be in place.
-    return b.done(after=("InspectionRoutes", "Appliances"))
+    return b.done(after=(naming.stack_id("InspectionRoutes"), naming.stack_id("Appliances")))
 
 
-def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
-    public = topology.tier(Tier.PUBLIC)
-    apps = topology.tier(Tier.APPLICATION)
+def add_web(b: NestedBuilder, vpc: Vpc, profile) -> None:
+    """Security groups, web servers and the ALB of one VPC. The template must already hold a
+    WebSignalPolicy that lets `profile`'s role signal it."""
+    vpc_id = b.vpc_ref(vpc)
+    _add_security_groups(b, vpc, vpc_id)
+    _add_servers(b, vpc, profile)
+    _add_load_balancer(b, vpc, vpc_id)
+
+
+def _add_security_groups(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
+    public = b.topology.tier(Tier.PUBLIC, vpc.name)
+    apps = b.topology.tier(Tier.APPLICATION, vpc.name)
+    where = b.vpc_label(vpc)
     b.template.add_resource(
         ec2.SecurityGroup(
             "AlbSecurityGroup",
@@ -45,7 +56,7 @@ def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             SecurityGroupEgress=per_subnet(
                 b, "tcp", HTTP, apps, lambda where: f"HTTP to the web server in {where}"
             ),
-            Tags=b.tags("ALB security group"),
+            Tags=b.tags(where, "ALB security group"),
         )
     )
     # Sources are the public subnets' blocks, where the ALB nodes live: a security group
@@ -61,30 +72,29 @@ def _add_security_groups(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             SecurityGroupEgress=[
                 rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals")
             ],
-            Tags=b.tags("web server security group"),
+            Tags=b.tags(where, "web server security group"),
         )
     )
 
 
-def _add_servers(b: NestedBuilder, topology: Topology) -> None:
-    profile = instance_profile(b, "Web")
-    # In place before any server boots, so its first signal is allowed.
-    signal_policy(b, "Web", "WebSignalPolicy")
-    for subnet in topology.tier(Tier.APPLICATION):
+def _add_servers(b: NestedBuilder, vpc: Vpc, profile) -> None:
+    where = b.vpc_label(vpc)
+    for server in b.topology.placed(ComponentKind.WEB_SERVER, vpc.name):
+        (subnet,) = server.subnets
         logical = naming.web_server_id(subnet.az)
-        number = subnet.az + 1
+        number = server.number
         b.template.add_resource(
             ec2.Instance(
                 logical,
                 ImageId=b.master("LinuxAmiId"),
                 InstanceType=b.master("WebInstanceType"),
-                SubnetId=b.subnet_input(subnet),
+                SubnetId=b.subnet_ref(subnet),
                 SecurityGroupIds=[Ref("WebSecurityGroup")],
                 IamInstanceProfile=profile,
                 MetadataOptions=imdsv2(),
                 BlockDeviceMappings=encrypted_root(LINUX_ROOT_DEVICE),
-                UserData=Base64(Sub(userdata.web_server(number, logical))),
-                Tags=b.tags(f"web server {number}"),
+                UserData=Base64(Sub(userdata.web_server(number, logical, where))),
+                Tags=b.tags(where, f"web server {number}"),
                 CreationPolicy=CreationPolicy(
                     ResourceSignal=ResourceSignal(Count=1, Timeout="PT20M")
                 ),
@@ -115,21 +125,24 @@ def _add_servers(b: NestedBuilder, topology: Topology) -> None:
         )
 
 
-def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
+def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
     t = b.template
+    alb = b.topology.one(ComponentKind.ALB, vpc.name)
+    servers = b.topology.placed(ComponentKind.WEB_SERVER, vpc.name)
+    where = b.vpc_label(vpc)
     t.add_resource(
         elb.LoadBalancer(
             "ApplicationLoadBalancer",
             Type="application",
             Scheme="internet-facing",
-            Subnets=[b.subnet_input(s) for s in topology.tier(Tier.PUBLIC)],
+            Subnets=[b.subnet_ref(s) for s in alb.subnets],
             SecurityGroups=[Ref("AlbSecurityGroup")],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
                     Key="routing.http.drop_invalid_header_fields.enabled", Value="true"
                 )
             ],
-            Tags=b.tags("ALB"),
+            Tags=b.tags(where, "ALB"),
         )
     )
     t.add_resource(
@@ -141,10 +154,10 @@ def _add_load_balancer(b: NestedBuilder, topology: Topology, vpc_id) -> None:
             TargetType="instance",
             HealthCheckPath="/",
             Targets=[
-                elb.TargetDescription(Id=Ref(naming.web_server_id(s.az)), Port=HTTP)
-                for s in topology.tier(Tier.APPLICATION)
+                elb.TargetDescription(Id=Ref(naming.web_server_id(s.subnets[0].az)), Port=HTTP)
+                for s in servers
             ],
-            Tags=b.tags("web target group"),
+            Tags=b.tags(where, "web target group"),
         )
     )
     t.add_resource(

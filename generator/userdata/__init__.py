@@ -38,12 +38,14 @@ def appliance(logical_id: str) -> str:
     )
 
 
-def web_server(number: int, logical_id: str) -> str:
+def web_server(number: int, logical_id: str, vpc_label: str = "") -> str:
     """cloud-config of web server `number`: a static page served by python3, then a signal sent
-    along the inspected path (GWLB endpoint, appliance, NAT), which proves that path works."""
+    along the inspected path (GWLB endpoint, appliance, NAT), which proves that path works.
+    The page names the server, and its VPC where there are several (`vpc_label`, which may hold
+    a ${...} left for Fn::Sub)."""
     signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/", tries=24)
     return _ENV.get_template("web_server.yaml.j2").render(
-        number=number, signal=signal, mtu=GWLB_MTU
+        number=number, signal=signal, mtu=GWLB_MTU, where=f" in {vpc_label}" if vpc_label else ""
     )
 
 

@@ -12,7 +12,7 @@ from generator.cli import main
 @pytest.fixture(scope="session")
 def fresh(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("fresh")
-    assert main(["--output", str(out)]) == 0
+    assert main(["--output", str(out), "--architecture", "both"]) == 0
     return out
 
 
@@ -37,3 +37,12 @@ def variants(tmp_path_factory) -> dict[str, Path]:
         (set_dir,) = partition_dir.iterdir()
         sets[name] = set_dir
     return sets
+
+
+@pytest.fixture(scope="session")
+def large(tmp_path_factory) -> Path:
+    """The largest variant the options allow: ten application VPCs over three AZs (aws-cn)."""
+    out = tmp_path_factory.mktemp("large")
+    args = ["--architecture", "separated-vpc", "--app-vpcs", "10", "--az-count", "3"]
+    assert main(["--output", str(out), "--partition", "aws-cn", *args]) == 0
+    return out / "aws-cn" / "separated-vpc"

@@ -18,10 +18,23 @@ NESTED = {
 }
 
 
+SEPARATED = {
+    "CN-GWLB.yml",
+    "Nested-SSMRole.yml",
+    "Nested-InspectionNetwork.yml",
+    "Nested-GWLB.yml",
+    "Nested-Appliances.yml",
+    "Nested-AppVpc.yml",
+    "Nested-Bastion.yml",
+}
+
+
 def test_writes_master_and_one_nested_template_per_concern(fresh):
     for partition in ("aws", "aws-cn"):
         names = {p.name for p in (fresh / partition / "single-vpc").iterdir()}
         assert names == NESTED
+        names = {p.name for p in (fresh / partition / "separated-vpc").iterdir()}
+        assert names == SEPARATED
     assert sorted(p.name for p in fresh.iterdir()) == ["aws", "aws-cn"]
 
 
@@ -47,6 +60,16 @@ def test_regeneration_removes_files_no_longer_generated(tmp_path):
         (["--vpc-cidr", "10.0.0.0/8"], "AWS allows /16 to /28"),
         (["--vpc-cidr", "10.0.0.300/16"], "not a valid IPv4 CIDR"),
         (["--architecture", "separated"], "unknown architecture 'separated'"),
+        (["--app-vpcs", "2"], "--app-vpcs and --app-vpc-cidr need --architecture separated-vpc"),
+        (["--architecture", "separated-vpc", "--app-vpcs", "11"], "count 11 is out of range 1-10"),
+        (
+            ["--architecture", "separated-vpc", "--subnet-cidr", "PublicSubnet1=10.0.9.0/24"],
+            "--subnet-cidr is for single-vpc",
+        ),
+        (
+            ["--architecture", "separated-vpc", "--app-vpcs", "3", "--app-vpc-cidr", "10.0.0.0/16"],
+            "VPC CIDRs overlap: InspectionVpc and App1Vpc",
+        ),
         (["--subnet-cidr", "PublicSubnet1"], "--subnet-cidr wants NAME=CIDR"),
         (
             [
@@ -79,7 +102,8 @@ def test_help_lists_the_options(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--partition", "--architecture", "--az-count", "--output", "--vpc-cidr"):
+    flags = ("--partition", "--architecture", "--az-count", "--output", "--vpc-cidr", "--app-vpcs")
+    for flag in flags:
         assert flag in text
 
 

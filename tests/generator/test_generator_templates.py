@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from gen_helpers import COMMITTED, REPO, SETS, load_set, resources
+from gen_helpers import ALL_SETS, COMMITTED, REPO, SETS, load_set, resources
 
 ALL_FILES = sorted(COMMITTED.rglob("*.yml"))
 
@@ -64,10 +64,13 @@ def test_endpoint_service_name_per_partition(partition, prefix):
         assert name == prefix + "${AWS::Region}.${EndpointService}"
 
 
-def test_the_partitions_differ_only_in_the_endpoint_service_prefix():
-    aws = (COMMITTED / "aws" / "single-vpc" / "Nested-GWLB.yml").read_text()
-    cn = (COMMITTED / "aws-cn" / "single-vpc" / "Nested-GWLB.yml").read_text()
-    assert cn.replace("cn.com.amazonaws.vpce", "com.amazonaws.vpce") == aws
+@pytest.mark.parametrize("architecture", ["single-vpc", "separated-vpc"])
+def test_the_partitions_differ_only_in_the_endpoint_service_prefix_and_the_title(architecture):
+    for path in sorted((COMMITTED / "aws" / architecture).glob("*.yml")):
+        aws = path.read_text()
+        cn = (COMMITTED / "aws-cn" / architecture / path.name).read_text()
+        cn = cn.replace("cn.com.amazonaws.vpce", "com.amazonaws.vpce")
+        assert cn.replace("aws-cn partition", "aws partition") == aws, path.name
 
 
 @pytest.mark.parametrize(("partition", "architecture"), SETS)
@@ -263,7 +266,7 @@ def test_gwlb_target_group_checks_the_appliance_health_endpoint():
     assert attrs["load_balancing.cross_zone.enabled"] == "true"
 
 
-@pytest.mark.parametrize(("partition", "architecture"), SETS)
+@pytest.mark.parametrize(("partition", "architecture"), ALL_SETS)
 def test_flows_of_a_failed_appliance_move_to_a_healthy_one(partition, architecture):
     body = load_set(COMMITTED / partition / architecture)["Nested-GWLB.yml"]
     (tg,) = resources(body, "AWS::ElasticLoadBalancingV2::TargetGroup").values()

@@ -13,13 +13,18 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from gen_helpers import COMMITTED, REPO, SETS, load_set
+from gen_helpers import ALL_SETS, COMMITTED, REPO, load_set
 
 from generator import bundle
 
 LIMIT = 16 * 1024
 # The longest values Fn::Sub may put in: a 128-character stack name and a long region name.
-LONGEST = {"AWS::StackName": "s" * 128, "AWS::Region": "ap-southeast-7", "AWS::URLSuffix": "x" * 20}
+LONGEST = {
+    "AWS::StackName": "s" * 128,
+    "AWS::Region": "ap-southeast-7",
+    "AWS::URLSuffix": "x" * 20,
+    "VpcNumber": "10",
+}
 
 
 def _user_data(templates):
@@ -37,7 +42,7 @@ def _substitute(text):
     return re.sub(r"\$\{([^}]+)\}", lambda m: LONGEST[m.group(1)], text)
 
 
-@pytest.mark.parametrize(("partition", "architecture"), SETS)
+@pytest.mark.parametrize(("partition", "architecture"), ALL_SETS)
 def test_user_data_fits_ec2s_limit_with_room_to_spare(partition, architecture):
     data = _user_data(load_set(COMMITTED / partition / architecture))
     assert set(data) == {"ApplianceLaunchTemplate", "WebServer1", "WebServer2"}
@@ -92,7 +97,7 @@ def test_unit_and_policy_are_installed_where_the_unit_expects_them():
     assert "/etc/gwlb-appliance/policy.json" in unit
 
 
-@pytest.mark.parametrize(("partition", "architecture"), SETS)
+@pytest.mark.parametrize(("partition", "architecture"), ALL_SETS)
 def test_nothing_is_downloaded_at_boot(partition, architecture):
     for logical, text in _user_data(load_set(COMMITTED / partition / architecture)).items():
         urls = re.findall(r"https?://[^\s'\"]+", text)
