@@ -24,7 +24,7 @@ from operate.context import Context
 from operate.errors import AwsError, PartitionError, UsageError
 from operate.events import failures
 from operate.follow import Follower, follow
-from operate.view import Change
+from operate.view import Change, failure_record
 from publisher.errors import PublishError
 from publisher.naming import validate_stack_name
 from publisher.templates import ARCHITECTURES
@@ -290,6 +290,12 @@ def watch(
         view.message(f"{operation}: {outcome.status} after {int(outcome.seconds)} s")
     if not ok:
         view.failures(found)
+    if outcome.status == "ROLLBACK_COMPLETE":
+        name = stack_id.split("/")[1] if stack_id.startswith("arn:") else stack_id
+        view.message(
+            f"A stack whose creation rolled back cannot be updated: `make delete STACK={name}`, "
+            "fix the cause, then deploy again."
+        )
     final = describe_stack(cfn, stack_id) or {}
     outputs = outputs_of(final)
     if ok:
@@ -300,17 +306,11 @@ def watch(
             "status": outcome.status,
             "ok": ok,
             "seconds": round(outcome.seconds, 1),
-            "root_cause": _record(found[0]) if found and not ok else None,
+            "root_cause": failure_record(found[0]) if found and not ok else None,
             "outputs": outputs if ok else {},
         }
     )
     return 0 if ok else 1
-
-
-def _record(failure: Any) -> dict:
-    from operate.view import failure_record
-
-    return failure_record(failure)
 
 
 def check_key_pair(ec2: Any, name: str, region: str) -> None:

@@ -104,6 +104,7 @@ def test_failed_deploy_prints_the_root_cause_and_exits_1():
     assert "in nested stack gwlb-demo-WebStack-K3V9ZD (since deleted" in lines[cause + 1]
     assert "15m00s after it started" in lines[cause + 1]
     assert lines[cause + 2].strip().startswith("Failed to receive 1 resource signal")
+    assert "cannot be updated: `make delete STACK=gwlb-demo`" in lines[cause + 3]
     # every event was printed once, as a plain line with its place in the tree
     assert sum("gwlb-demo/WebStack/WebServer1 [AWS::EC2::Instance]" in line for line in lines) == 4
 
