@@ -1,8 +1,10 @@
 """Parsing of GWLB's Geneve header (RFC 8926) and of the inner IPv4/IPv6 packet; pure, never raises.
 
-Both parsers take bytes or a memoryview and return either a result tuple or, for a packet that
-is malformed, a reason string. The reasons double as metric labels.
+Both parsers take bytes or a memoryview and return either a result or, for a packet that is
+malformed, a reason string. The reasons double as metric labels.
 """
+
+from collections import namedtuple
 
 # Every way a datagram can be malformed, in the order /metrics lists them. "oversized" means
 # more than EC2's 9001-byte MTU can carry after the outer IPv4 and UDP headers.
@@ -10,7 +12,9 @@ REASONS = (
     "oversized",
     "geneve_too_short",
     "geneve_bad_version",
+    "geneve_control",  # O bit: a control message, never data to forward (RFC 8926 3.4)
     "geneve_option_overrun",
+    "geneve_critical_option",  # an option we do not know with its critical bit set
     "geneve_bad_protocol",
     "geneve_bad_aws_option",  # an AWS option of the wrong length
     "geneve_missing_aws_option",
@@ -18,31 +22,58 @@ REASONS = (
     "inner_bad_version",  # inner IP version differs from the Geneve protocol type
     "inner_bad_header",  # bad IHL or IPv6 extension header chain
     "inner_truncated",  # IP length beyond the data
-    "inner_l4_too_short",  # transport header shorter than its ports (ICMP: type and code)
+    "inner_l4_too_short",  # transport header shorter than its ports (ICMP: type, code, id)
+    "inner_bad_icmp_error",  # an ICMP error whose quoted packet cannot be read
 )
 # Geneve protocol type -> inner IP version.
 VERSIONS = {0x0800: 4, 0x86DD: 6}
 # GWLB's options, class 0x0108, by type -> data length: 1 endpoint id, 2 attachment id,
-# 3 flow cookie. All three must be present; options of other classes or types are skipped.
+# 3 flow cookie. All three must be present; other options are skipped unless critical.
 AWS = {1: 8, 2: 8, 3: 4}
-# Transport header bytes that must be present to read the ports (ICMP/ICMPv6: type and code).
-NEED = {6: 20, 17: 8, 1: 4, 58: 4, 132: 12}
+# Transport header bytes needed before the ports (ICMP/ICMPv6: type, code, checksum and the
+# query identifier).
+NEED = {6: 20, 17: 8, 1: 8, 58: 8, 132: 12}
 NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+ICMP = {4: 1, 6: 58}
+# ICMP messages that come in request/reply pairs sharing an identifier (echo, timestamp,
+# information, address mask; ICMPv6 echo): keyed by the identifier, so a reply joins its request.
+QUERIES = {1: {0, 8, 13, 14, 15, 16, 17, 18}, 58: {128, 129}}
+# ICMP errors (unreachable, source quench, redirect, time exceeded, parameter problem; ICMPv6
+# unreachable, too big, time exceeded, parameter problem) quote the packet they are about.
+ERRORS = {1: {3, 4, 5, 11, 12}, 58: {1, 2, 3, 4}}
+IPV6_EXTENSIONS = (0, 43, 44, 51, 60)  # hop-by-hop, routing, fragment, AH, destination options
+
+
+# The Geneve fields the appliance uses; `length` is where the inner packet starts.
+Geneve = namedtuple("Geneve", "length version endpoint attachment cookie")
+
+
+class Inner:
+    """The inner packet as the flow table sees it. Ports are 0 for protocols without them and
+    for later fragments; ICMP queries carry their identifier as both ports."""
+
+    __slots__ = ("proto", "src", "sport", "dst", "dport", "syn", "fragment", "later", "quoted")
+
+    def __init__(self, proto, src, sport, dst, dport):
+        self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
+        self.syn = False  # TCP SYN without ACK: the packet that opens a connection
+        self.fragment = None  # (IP id, protocol) of a fragmented packet
+        self.later = False  # a fragment other than the first: it has no transport header
+        self.quoted = None  # ICMP error: the Inner of the packet it quotes
 
 
 def geneve(b):
-    """(header length, inner IP version, endpoint id, attachment id, flow cookie) or a reason."""
+    """A Geneve, or a reason."""
     n = len(b)
     if n < 8:
         return "geneve_too_short"
     if b[0] >> 6:
         return "geneve_bad_version"
+    if b[1] & 0x80:
+        return "geneve_control"
     h = 8 + (b[0] & 63) * 4
     if h > n:
         return "geneve_option_overrun"
-    v = VERSIONS.get(b[2] << 8 | b[3])
-    if v is None:
-        return "geneve_bad_protocol"
     aws, p = {}, 8
     # Option lengths count whole 4-byte words, so every option header fits before h.
     while p < h:
@@ -54,19 +85,49 @@ def geneve(b):
             if e - p - 4 != AWS[t]:
                 return "geneve_bad_aws_option"
             aws[t] = bytes(b[p + 4 : e])
+        elif t & 0x80:
+            return "geneve_critical_option"
         p = e
+    v = VERSIONS.get(b[2] << 8 | b[3])
+    if v is None:
+        return "geneve_bad_protocol"
     if len(aws) < 3:
         return "geneve_missing_aws_option"
-    return h, v, aws[1], aws[2], aws[3]
+    return Geneve(h, v, aws[1], aws[2], aws[3])
 
 
 def inner(b, o, v):
-    """(proto, src, sport, dst, dport) of the IPv`v` packet at b[o:], or a reason.
+    """The Inner of the IPv`v` packet at b[o:], or a reason.
 
-    Addresses are packed bytes. ICMP and ICMPv6 give type and code as ports; protocols without
-    ports and non-first fragments give 0 and 0. IPv6 extension headers (hop-by-hop, routing,
-    fragment, destination options, AH) are followed, at most 8 of them.
+    IPv6 extension headers (hop-by-hop, routing, fragment, destination options, AH) are
+    followed, at most 8 of them. An ICMP error must quote a readable packet.
     """
+    i = _parse(b, o, v, False)
+    if type(i) is str or i.proto != ICMP[v] or i.later:
+        return i
+    if i.sport in ERRORS[i.proto]:
+        q = _parse(b, i.dport, v, True)
+        if type(q) is str or q.proto == i.proto and (q.later or q.sport in ERRORS[q.proto]):
+            return "inner_bad_icmp_error"
+        if q.proto == i.proto:
+            _query(b, q)
+        i.quoted = q
+    _query(b, i)
+    return i
+
+
+def _query(b, i):
+    """ICMP ports: a query's identifier on both sides, so the reply shares its request's key;
+    0 and 0 for anything else."""
+    if i.sport in QUERIES[i.proto]:
+        i.sport = i.dport = b[i.dport - 4] << 8 | b[i.dport - 3]
+    else:
+        i.sport = i.dport = 0
+
+
+def _parse(b, o, v, quoted):
+    """Inner of the packet at b[o:]. A quoted packet (inside an ICMP error) may be cut short
+    after its ports. For ICMP, sport is the type and dport the offset of the quoted packet."""
     n = len(b) - o
     if n < 1:
         return "inner_too_short"
@@ -74,27 +135,36 @@ def inner(b, o, v):
         return "inner_bad_version"
     if n < (20 if v == 4 else 40):
         return "inner_too_short"
+    fragment, first = None, True
     if v == 4:
         p, end = o + (b[o] & 15) * 4, o + (b[o + 2] << 8 | b[o + 3])
-        if p < o + 20 or p > end:
+        if p < o + 20 or p > end and not quoted:
             return "inner_bad_header"
         if end > len(b):
-            return "inner_truncated"
-        proto, first = b[o + 9], not (b[o + 6] & 31 | b[o + 7])
+            if not quoted:
+                return "inner_truncated"
+            end = len(b)
+        proto = b[o + 9]
+        if b[o + 6] & 0x3F | b[o + 7]:  # more fragments, or an offset
+            fragment = (bytes(b[o + 4 : o + 6]), proto)
+            first = not (b[o + 6] & 31 | b[o + 7])
         src, dst = bytes(b[o + 12 : o + 16]), bytes(b[o + 16 : o + 20])
     else:
         end = o + 40 + (b[o + 4] << 8 | b[o + 5])
         if end > len(b):
-            return "inner_truncated"
-        proto, p, first = b[o + 6], o + 40, True
+            if not quoted:
+                return "inner_truncated"
+            end = len(b)
+        proto, p = b[o + 6], o + 40
         src, dst = bytes(b[o + 8 : o + 24]), bytes(b[o + 24 : o + 40])
         for _ in range(8):
-            if proto not in (0, 43, 44, 51, 60):
+            if proto not in IPV6_EXTENSIONS:
                 break
             if p + 8 > end:
                 return "inner_bad_header"
-            if proto == 44:  # fragment header: 8 bytes; a non-zero offset means no ports
-                first, size = not (b[p + 2] << 8 | b[p + 3]) & 0xFFF8, 8
+            if proto == 44:  # fragment header: 8 bytes, the id in its last 4
+                first = not (b[p + 2] << 8 | b[p + 3]) & 0xFFF8
+                fragment, size = (bytes(b[p + 4 : p + 8]), b[p]), 8
             else:  # AH counts 4-byte words less 2, the others 8-byte words less 1
                 size = (b[p + 1] + 2) * 4 if proto == 51 else (b[p + 1] + 1) * 8
             proto, p = b[p], p + size
@@ -104,9 +174,13 @@ def inner(b, o, v):
             return "inner_bad_header"
     need = NEED.get(proto)
     if not first or need is None:
-        return proto, src, 0, dst, 0
-    if p + need > end:
+        i = Inner(proto, src, 0, dst, 0)
+    elif p + (4 if quoted and proto != ICMP[v] else need) > end:
         return "inner_l4_too_short"
-    if need == 4:
-        return proto, src, b[p], dst, b[p + 1]
-    return proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3]
+    elif proto == ICMP[v]:
+        i = Inner(proto, src, b[p], dst, p + 8)
+    else:
+        i = Inner(proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3])
+        i.syn = proto == 6 and not quoted and b[p + 13] & 0x12 == 0x02
+    i.fragment, i.later = fragment, not first
+    return i

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ast
 import base64
-import gzip
 import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import zopfli.gzip
 
 REPO = Path(__file__).resolve().parent.parent
 APPLIANCE_DIR = REPO / "appliance"
@@ -40,7 +41,14 @@ def strip_source(source: str) -> str:
                 and isinstance(first.value.value, str)
             ):
                 node.body = node.body[1:] or [ast.Pass()]
-    return ast.unparse(tree) + "\n"
+    text = ast.unparse(tree) + "\n"
+    # One space per indentation level instead of four: gzip keeps about 3 % more room for code.
+    narrow = "".join(
+        " " * ((len(line) - len(line.lstrip(" "))) // 4) + line.lstrip(" ")
+        for line in text.splitlines(keepends=True)
+    )
+    # Kept only when the program is the same, e.g. no string literal spans lines.
+    return narrow if ast.dump(ast.parse(narrow)) == ast.dump(ast.parse(text)) else text
 
 
 def _tar(members: list[tuple[str, bytes]]) -> bytes:
@@ -58,8 +66,9 @@ def build(source: Path = APPLIANCE_DIR) -> Bundle:
     if not modules:
         raise FileNotFoundError(f"no appliance modules under {source}")
     members = [(f"appliance/{m.name}", strip_source(m.read_text()).encode()) for m in modules]
-    # mtime=0 keeps the gzip header, and so output/, identical from run to run.
-    packed = gzip.compress(_tar(members), compresslevel=9, mtime=0)
+    # Zopfli writes plain gzip about 4 % smaller than zlib's best (user data has 16 KB); its
+    # header's mtime is 0, so output/ stays identical from run to run.
+    packed = zopfli.gzip.compress(_tar(members), numiterations=15)
     return Bundle(
         archive_b64=base64.b64encode(packed).decode("ascii"),
         unit=(source / "install" / "gwlb-appliance.service").read_text(),

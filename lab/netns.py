@@ -15,6 +15,11 @@ import time
 
 CLONE_NEWNET = 0x40000000
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where `python -m appliance` is imported from, ahead of the checkout: the Python 3.9 runner
+# points it at the stripped bundle that ships in UserData.
+APPLIANCE_PATH = os.environ.get("GWLB_APPLIANCE_PATH", "")
+# The interpreter that runs the appliance (the test's own unless told otherwise).
+APPLIANCE_PYTHON = os.environ.get("GWLB_APPLIANCE_PYTHON", sys.executable)
 
 
 def unavailable() -> str:
@@ -100,13 +105,35 @@ class Harness:
         head, _, body = data.partition(b"\r\n\r\n")
         return int(head.split()[1]), body.decode()
 
-    def popen(self, ns: str, argv: list, **kw) -> subprocess.Popen:
-        env = dict(os.environ, PYTHONPATH=REPO)
-        return subprocess.Popen(["ip", "netns", "exec", ns, *argv], cwd=REPO, env=env, **kw)
+    def http_get_local(self, port: int, path: str, timeout: float = 3.0):
+        """GET from inside the appliance's namespace over loopback; (status, body)."""
+        with self.inside(self.app_ns):
+            s = socket.create_connection(("127.0.0.1", port), timeout)
+        with s:
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: appliance\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), body.decode()
 
-    def start_appliance(self, *args: str, health_port: int = 8080, **kw) -> subprocess.Popen:
-        argv = [sys.executable, "-m", "appliance", "--health-port", str(health_port), *args]
-        proc = self.popen(self.app_ns, argv, **kw)
+    def popen(self, ns: str, argv: list, **kw) -> subprocess.Popen:
+        path = os.pathsep.join(p for p in (APPLIANCE_PATH, REPO) if p)
+        env = dict(os.environ, PYTHONPATH=path)
+        # `python -m` puts its working directory first on sys.path: the bundle's, when set.
+        cwd = APPLIANCE_PATH or REPO
+        return subprocess.Popen(["ip", "netns", "exec", ns, *argv], cwd=cwd, env=env, **kw)
+
+    def start_appliance(
+        self, *args: str, health_port: int = 8080, prefix: tuple = (), **kw
+    ) -> subprocess.Popen:
+        """Start `python -m appliance` in the appliance namespace and wait for 200 on /health;
+        prefix goes before the interpreter (e.g. setpriv and its options)."""
+        argv = [*prefix, APPLIANCE_PYTHON, "-m", "appliance", "--health-port", str(health_port)]
+        proc = self.popen(self.app_ns, [*argv, *args], **kw)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if proc.poll() is not None:

@@ -17,7 +17,11 @@ def ours(inner_bytes, proto, extra=(), endpoint=0x0123456789ABCDEF):
 def valid(result, data):
     if isinstance(result, str):
         return result in REASONS
-    return 8 <= result[0] <= len(data) and result[1] in (4, 6)
+    return 8 <= result.length <= len(data) and result.version in (4, 6)
+
+
+def fields(g):
+    return g.length, g.version, g.endpoint, g.attachment, g.cookie
 
 
 @pytest.mark.parametrize("kind", ["v4_tcp", "v4_udp", "v4_icmp", "v6_tcp", "v6_icmp"])
@@ -33,10 +37,10 @@ def test_builder_matches_scapy(pk, kind):
 def test_parse_scapy_packet_reports_aws_options_and_skips_unknown(pk):
     inner = pk.inner_packets()["v6_udp"]
     unknown = pk.GeneveOptions(classid=0x0ABC, type=7, data=b"\x00" * 4)
-    critical = pk.GeneveOptions(classid=0x0108, type=0x81, data=b"\x00" * 8)  # not an AWS type
-    buf = pk.geneve(inner, [unknown, critical], vni=0x123456)
+    other = pk.GeneveOptions(classid=0x0108, type=0x41, data=b"\x00" * 8)  # not an AWS type
+    buf = pk.geneve(inner, [unknown, other], vni=0x123456)
     # 8 fixed + AWS options (12 + 12 + 8) + unknown (8 + 12)
-    assert geneve(buf) == (
+    assert fields(geneve(buf)) == (
         60,
         6,
         pk.ENDPOINT.to_bytes(8, "big"),
@@ -44,7 +48,20 @@ def test_parse_scapy_packet_reports_aws_options_and_skips_unknown(pk):
         pk.COOKIE.to_bytes(4, "big"),
     )
     assert buf[60:] == pk.raw(inner)
-    assert geneve(memoryview(buf)) == geneve(buf)
+    assert fields(geneve(memoryview(buf))) == fields(geneve(buf))
+
+
+@pytest.mark.parametrize("classid, kind", [(0x0108, 0x81), (0x0ABC, 0x80), (0xFFFF, 0xFF)])
+def test_unknown_critical_option_is_refused(pk, classid, kind):
+    crit = pk.GeneveOptions(classid=classid, type=kind, data=b"\x00" * 4)
+    buf = pk.geneve(pk.inner_packets()["v4_tcp"], [crit], critical=1)
+    assert geneve(buf) == "geneve_critical_option"
+
+
+def test_control_packet_is_refused(pk):
+    buf = pk.geneve(pk.inner_packets()["v4_tcp"], oam=1)
+    assert buf[1] & 0x80
+    assert geneve(buf) == "geneve_control"
 
 
 def test_truncation_at_every_offset(pk):
@@ -56,7 +73,7 @@ def test_truncation_at_every_offset(pk):
         elif k < 40:
             assert result == "geneve_option_overrun", k
         else:
-            assert result[0] == 40, k  # inner truncation is the inner parser's job
+            assert result.length == 40, k  # inner truncation is the inner parser's job
 
 
 def test_wrong_version(pk):

@@ -3,8 +3,8 @@
 import time
 from multiprocessing.sharedctypes import RawArray
 
-from appliance.cli import State
-from appliance.worker import COUNTERS
+from appliance.handler import COUNTERS
+from appliance.health import SEND_FAILURES, State
 
 IDX = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -50,3 +50,35 @@ def test_metrics_sum_workers_and_name_reasons():
     assert "# TYPE gwlb_appliance_flows_active gauge" in lines
     assert "gwlb_appliance_healthy 0" in lines
     assert "gwlb_appliance_workers 2" in lines
+
+
+def test_mostly_failing_sends_fail_health_over_the_window_then_recover():
+    s, shared, beats = state()
+    s.alive[:] = [True, True]
+    n = len(COUNTERS)
+    beats[0] = beats[1] = time.monotonic()
+    s.sample()
+    shared[IDX["returned"]] = 1000  # worker 0 sends fine
+    shared[n + IDX["returned"]] = 5
+    shared[n + IDX["send_error"]] = SEND_FAILURES  # worker 1: most of its sends fail
+    s.sample()
+    assert s.failing == [False, True] and not s.healthy()
+    assert "gwlb_appliance_workers_send_failing 1" in s.metrics().splitlines()
+    shared[n + IDX["send_error"]] = SEND_FAILURES - 1 + 10**6  # still failing, more
+    s.sample()
+    assert not s.healthy()
+    for _ in range(6):  # the window moves past the failures
+        shared[n + IDX["returned"]] += 100
+        s.sample()
+    beats[0] = beats[1] = time.monotonic()
+    assert s.failing == [False, False] and s.healthy()
+
+
+def test_a_few_failures_among_many_sends_stay_healthy():
+    s, shared, beats = state(1)
+    s.alive[:] = [True]
+    beats[0] = time.monotonic()
+    s.sample()
+    shared[IDX["returned"]], shared[IDX["send_error"]] = 500, 50
+    s.sample()
+    assert s.healthy()

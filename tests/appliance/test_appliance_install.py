@@ -1,27 +1,133 @@
-"""The install material the generator embeds: systemd unit and default policy."""
+"""The install material the generator embeds: the systemd unit (least privilege, checked by
+systemd 252 itself and by running the appliance with only its capabilities), the default
+policy, and the user data budget."""
 
 import configparser
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
+import pytest
+from scapy.all import IP, UDP, raw
+
 from appliance import policy
+from lab import geneve, netns
 
 INSTALL = Path(__file__).resolve().parents[2] / "appliance" / "install"
+UNIT = INSTALL / "gwlb-appliance.service"
+CAPS = {"CAP_NET_RAW", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN"}
+# The appliance's user data (cloud-config with the gzip+base64 bundle) must stay under this,
+# 1 KiB below EC2's 16 KiB: room for a 128-character stack name and what comes next.
+USER_DATA_BUDGET = 15 * 1024
+
+
+def service():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read_string(UNIT.read_text())
+    return unit
 
 
 def test_unit_runs_the_appliance_as_the_generator_expects():
-    unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.optionxform = str
-    unit.read_string((INSTALL / "gwlb-appliance.service").read_text())
+    unit = service()
     svc = unit["Service"]
     assert svc["ExecStart"].startswith("/usr/bin/python3 -m appliance ")
     assert "--policy /etc/gwlb-appliance/policy.json" in svc["ExecStart"]
     assert "--flow-log /var/log/gwlb-appliance/flows.log" in svc["ExecStart"]
     assert svc["WorkingDirectory"] == "/opt/gwlb-appliance"
-    assert (svc["Restart"], svc["RestartSec"], svc["User"]) == ("always", "1", "root")
-    assert svc["LogsDirectory"] == "gwlb-appliance"
+    assert (svc["Restart"], svc["LogsDirectory"]) == ("always", "gwlb-appliance")
+    assert svc["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_unit_is_least_privilege():
+    svc = service()["Service"]
+    assert "User" not in svc and svc["DynamicUser"] == "yes"
+    assert set(svc["AmbientCapabilities"].split()) == CAPS
+    assert set(svc["CapabilityBoundingSet"].split()) == CAPS
+    for key, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+    }.items():
+        assert svc[key] == value, key
+    assert svc["MemoryMax"].endswith("%") or svc["MemoryMax"][:-1].isdigit()
+
+
+def test_systemd_252_knows_every_directive(tmp_path):
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("needs systemd-analyze (systemd 252, as on Amazon Linux 2023)")
+    copy = tmp_path / UNIT.name
+    copy.write_text(UNIT.read_text())
+    out = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    problems = [x for x in (out.stdout + out.stderr).splitlines() if UNIT.name in x]
+    assert out.returncode == 0 and problems == [], problems
+
+
+def test_runs_without_root_with_only_the_units_capabilities():
+    """As nobody, with the unit's capabilities ambient and bounding, no new privileges: binds
+    port 80, sends raw, and returns a packet."""
+    why = netns.unavailable() or ("" if shutil.which("setpriv") else "needs setpriv")
+    if why:
+        pytest.skip(why)
+    caps = ",".join("+" + c[4:].lower() for c in sorted(CAPS))
+    prefix = (
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        f"--inh-caps=-all,{caps}",
+        f"--ambient-caps=-all,{caps}",
+        f"--bounding-set=-all,{caps}",
+        "--no-new-privs",
+    )
+    h = netns.Harness("u").up()
+    proc = None
+    try:
+        proc = h.start_appliance(
+            "--workers", "2", "--flow-log", "-", health_port=80, prefix=prefix,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for pid in [proc.pid, *netns.children(proc.pid)]:
+            status = Path(f"/proc/{pid}/status").read_text()
+            if "python" in Path(f"/proc/{pid}/cmdline").read_text():
+                uid = [x for x in status.splitlines() if x.startswith("Uid:")][0]
+                assert uid.split()[1:3] == ["65534", "65534"]
+        rx, tx = h.udp(h.gw_ns, 6081), h.udp(h.gw_ns)
+        pkt = geneve.build(
+            raw(IP(src="10.0.0.1", dst="198.18.0.1") / UDP(sport=1, dport=2)),
+            0x0800,
+            geneve.aws_options(1, 2, 3),
+        )
+        got = None
+        for _ in range(5):
+            tx.sendto(pkt, (h.app_ip, 6081))
+            try:
+                got = rx.recv(65535)
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert got == pkt
+        assert h.http_get(80, "/health") == (200, "ok\n")
+    finally:
+        if proc is not None:
+            netns.stop(proc)
+        h.down()
 
 
 def test_default_policy_allows_everything():
     pol = policy.load(str(INSTALL / "policy.json"))
     assert pol.rules == [] and pol.default == "allow"
+
+
+def test_user_data_stays_within_budget():
+    userdata = pytest.importorskip("generator.userdata", reason="the generator needs its venv")
+    size = len(userdata.appliance("ApplianceGroup").encode())
+    assert size <= USER_DATA_BUDGET, f"appliance user data is {size} bytes"
