@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator import naming
+from generator import docs, naming
 from generator.model import Topology, VpcRole
 from generator.partitions import PARTITIONS
 from generator.stacks import (
@@ -58,4 +58,5 @@ def render_set(topology: Topology, partition_name: str) -> dict[str, str]:
             raise AssertionError(f"{item.stack_id}: {item.file} differs from another instance")
     top = master.build(topology, partition, nested, catalogue(topology))
     files[naming.MASTER_FILE] = top.to_yaml()
+    files[docs.DOC_FILE] = docs.render(topology, partition_name, files)
     return dict(sorted(files.items()))
