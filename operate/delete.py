@@ -14,7 +14,7 @@ from publisher.naming import validate_stack_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    del p  # delete takes only the common options
+    """delete takes only the common options."""
 
 
 def validate(args: argparse.Namespace) -> None:

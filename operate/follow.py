@@ -49,10 +49,15 @@ class Follower:
                 self._discover(found)
                 new += found
                 index += 1
-        new += self._link_children()
+        if any(
+            e.stack_id == self.root_id and e.is_stack_itself and is_terminal(e.status) for e in new
+        ):
+            # Parents name their nested stacks in events on AWS; moto writes no such events, so
+            # once at the end the resource lists fill the gaps (one call per stack, not per poll).
+            new += self._link_children()
         new.sort(key=lambda e: e.timestamp)
-        self.events += new
-        self.events.sort(key=lambda e: e.timestamp)
+        # A new list, assigned at once: the live view reads it from its refresh thread.
+        self.events = sorted(self.events + new, key=lambda e: e.timestamp)
         return new
 
     def _read(self, stack: str, stop_at: str | None) -> list[Event]:
