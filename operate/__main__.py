@@ -15,7 +15,8 @@ from operate.view import choose
 
 COMMANDS = {"deploy": deploy, "smoke": smoke, "delete": delete}
 HELP = {
-    "deploy": "publish (with --bucket), create or update through a change set, follow it live",
+    "deploy": "publish (with --bucket), create the stack or update it through a change set, "
+    "follow it live",
     "smoke": "check a deployed stack: ALB, web servers' internet, target health, appliance flows",
     "delete": "delete the stack, follow it, report what could not be deleted and why",
 }
