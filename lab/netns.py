@@ -121,11 +121,7 @@ class Harness:
         return int(head.split()[1]), body.decode()
 
     def popen(self, ns: str, argv: list, **kw) -> subprocess.Popen:
-        path = os.pathsep.join(p for p in (APPLIANCE_PATH, REPO) if p)
-        env = dict(os.environ, PYTHONPATH=path)
-        # `python -m` puts its working directory first on sys.path: the bundle's, when set.
-        cwd = APPLIANCE_PATH or REPO
-        return subprocess.Popen(["ip", "netns", "exec", ns, *argv], cwd=cwd, env=env, **kw)
+        return subprocess.Popen(["ip", "netns", "exec", ns, *argv], **appliance_env(), **kw)
 
     def start_appliance(
         self, *args: str, health_port: int = 8080, prefix: tuple = (), **kw
@@ -144,6 +140,13 @@ class Harness:
             time.sleep(0.1)
         stop(proc)
         raise RuntimeError("appliance did not become healthy in 20 s")
+
+
+def appliance_env() -> dict:
+    """cwd and env for a `python -m appliance` subprocess: `-m` puts its working directory
+    first on sys.path, so that is the bundle's when one is set."""
+    path = os.pathsep.join(p for p in (APPLIANCE_PATH, REPO) if p)
+    return {"cwd": APPLIANCE_PATH or REPO, "env": dict(os.environ, PYTHONPATH=path)}
 
 
 def stop(proc: subprocess.Popen) -> None:

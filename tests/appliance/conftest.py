@@ -1,11 +1,22 @@
 """Packet builders for the appliance tests, made with scapy (independent of our builder)."""
 
+import importlib
+import os
+import sys
 import types
 
 import pytest
 from scapy.all import ICMP, IP, TCP, UDP, IPOption_NOP, IPOption_Router_Alert, raw
 from scapy.contrib.geneve import GENEVE, GeneveOptions
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop
+
+# The Python 3.9 runner (run_py39.py) points this at the unpacked bundle that ships in
+# UserData: the tests then import that, not the checkout.
+BUNDLE = os.environ.get("GWLB_APPLIANCE_PATH")
+if BUNDLE:
+    sys.path.insert(0, BUNDLE)
+    _shipped = importlib.import_module("appliance").__file__
+    assert _shipped.startswith(BUNDLE), f"appliance imported from {_shipped}, not the bundle"
 
 ENDPOINT, ATTACHMENT, COOKIE = 0x0123456789ABCDEF, 0x1122334455667788, 0xCAFEF00D
 

@@ -2,13 +2,13 @@
 
 import json
 import subprocess
-import sys
 from ipaddress import ip_address
 
 import pytest
 
 from appliance import policy
 from appliance.cli import main
+from lab import netns
 
 
 def a(text):
@@ -117,12 +117,11 @@ def test_cli_check_policy_subprocess(tmp_path):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text('{"rules": [{"action": "drop", "protocol": "udp", "dst_ports": 53}]}')
     bad.write_text("{not json")
-    run = [sys.executable, "-m", "appliance", "--check-policy", "--policy"]
-    ok = subprocess.run([*run, str(good)], capture_output=True, text=True, timeout=30)
+    run = [netns.APPLIANCE_PYTHON, "-m", "appliance", "--check-policy", "--policy"]
+    kw = dict(capture_output=True, text=True, timeout=30, **netns.appliance_env())
+    ok = subprocess.run([*run, str(good)], **kw)
     assert ok.returncode == 0 and "1 rule" in ok.stdout
-    ko = subprocess.run([*run, str(bad)], capture_output=True, text=True, timeout=30)
+    ko = subprocess.run([*run, str(bad)], **kw)
     assert ko.returncode == 2 and "not valid JSON" in ko.stderr
-    shipped = subprocess.run(
-        [*run, "appliance/install/policy.json"], capture_output=True, text=True, timeout=30
-    )
+    shipped = subprocess.run([*run, f"{netns.REPO}/appliance/install/policy.json"], **kw)
     assert shipped.returncode == 0
