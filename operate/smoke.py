@@ -24,7 +24,8 @@ LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 ASG = "AWS::AutoScaling::AutoScalingGroup"
 # What each web server's page says (generator/stacks: "web server N").
 _WEB_ANSWER = re.compile(r"web server (\d+)")
-_WEB_ID_OUTPUT = re.compile(r"WebServer(\d+)Id")
+# single-vpc: WebServer1Id, AlbUrl; separated-vpc: App1WebServer1Id, App1AlbUrl, per app VPC.
+_WEB_ID_OUTPUT = re.compile(r"(?P<app>(App\d+)?)WebServer(?P<n>\d+)Id")
 # Counters the appliance serves on GET /metrics (appliance/cli.py).
 FLOWS_METRIC = "gwlb_appliance_flows_created_total"
 PACKETS_METRIC = "gwlb_appliance_packets_received_total"
@@ -65,8 +66,33 @@ def validate(args: argparse.Namespace) -> None:
 # ---- pure evaluation of what came back -------------------------------------------------------
 
 
-def web_server_numbers(outputs: dict[str, str]) -> list[int]:
-    return sorted(int(m.group(1)) for k in outputs if (m := _WEB_ID_OUTPUT.fullmatch(k)))
+@dataclass(frozen=True)
+class Application:
+    """The web servers behind one ALB: the whole single-vpc set, or one application VPC."""
+
+    prefix: str  # "" or "App<k>"
+    alb_url: str
+    servers: dict[int, str]  # web server number -> instance id
+
+    def name(self, number: int) -> str:
+        where = f"{self.prefix} " if self.prefix else ""
+        return f"{where}web server {number}"
+
+
+def applications(outputs: dict[str, str]) -> list[Application]:
+    """Group the WebServer<N>Id outputs by application VPC, each with its AlbUrl."""
+    found: dict[str, dict[int, str]] = {}
+    for key, value in outputs.items():
+        if m := _WEB_ID_OUTPUT.fullmatch(key):
+            found.setdefault(m.group("app"), {})[int(m.group("n"))] = value
+    return [
+        Application(prefix, outputs.get(f"{prefix}AlbUrl", ""), dict(sorted(servers.items())))
+        for prefix, servers in sorted(found.items(), key=lambda item: _app_number(item[0]))
+    ]
+
+
+def _app_number(prefix: str) -> int:
+    return int(prefix[3:]) if prefix else 0
 
 
 def judge_alb(answers: Sequence[str], servers: Sequence[int], requests: int) -> Row:
@@ -197,27 +223,27 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError(f"stack {args.stack} is {stack['StackStatus']}: smoke needs it deployed")
     outputs = outputs_of(stack)
     resources = stack_resources(cfn, stack["StackId"])
-    servers = web_server_numbers(outputs)
-    if not servers:
+    apps = applications(outputs)
+    if not apps:
         raise UsageError(f"stack {args.stack} has no WebServer<N>Id outputs: not a GWLB set")
     url, host = INTERNET_DEFAULTS[ctx.partition]
     url, host = args.internet_url or url, args.ping_host or host
-    requests = args.requests or 4 * len(servers)
+    count = sum(len(app.servers) for app in apps)
     alb_from = (
         args.alb_from
         if args.alb_from != "auto"
         else ("vpc" if ctx.partition == "aws-cn" else "here")
     )
-    ctx.view.message(f"Smoke test of {args.stack} in {ctx.region}: {len(servers)} web servers")
+    ctx.view.message(f"Smoke test of {args.stack} in {ctx.region}: {count} web servers")
 
     rows: list[Row] = []
-    rows += guarded(
-        "ALB alternates",
-        lambda: check_alb(ctx, outputs, resources, servers, requests, alb_from, args),
-    )
-    rows += guarded(
-        "web server internet", lambda: check_internet(ctx, outputs, servers, url, host, args)
-    )
+    for app in apps:
+        requests = args.requests or 4 * len(app.servers)
+        rows += guarded(
+            "ALB alternates",
+            lambda app=app, n=requests: check_alb(ctx, app, resources, n, alb_from, args),
+        )
+    rows += guarded("web server internet", lambda: check_internet(ctx, apps, url, host, args))
     rows += guarded("target group healthy", lambda: check_targets(ctx, resources))
     # Last, so the requests above have made flows for the appliances to count.
     rows += guarded("appliance saw flows", lambda: check_appliances(ctx, outputs, resources, args))
@@ -238,16 +264,15 @@ def guarded(check: str, make_rows: Any) -> list[Row]:
 
 def check_alb(
     ctx: Context,
-    outputs: dict[str, str],
+    app: Application,
     resources: list[StackResource],
-    servers: list[int],
     requests: int,
     alb_from: str,
     args: argparse.Namespace,
 ) -> list[Row]:
-    alb_url = outputs.get("AlbUrl")
+    alb_url, servers = app.alb_url, list(app.servers)
     if not alb_url:
-        return [Row("ALB alternates", "", False, "the stack has no AlbUrl output")]
+        return [Row("ALB alternates", app.prefix, False, f"no {app.prefix}AlbUrl output")]
     if alb_from == "here":
         answers = []
         for _ in range(requests):
@@ -262,7 +287,11 @@ def check_alb(
         return [Row("ALB alternates", "", False, "no load balancer in the stack")]
     elb = ctx.client("elbv2")
     with api_errors("elbv2:DescribeLoadBalancers"):
-        alb = elb.describe_load_balancers(LoadBalancerArns=balancers[:1])["LoadBalancers"][0]
+        described_all = elb.describe_load_balancers(LoadBalancerArns=balancers)["LoadBalancers"]
+    # The ALB of this application is the one whose DNS name its AlbUrl output carries.
+    alb = next((b for b in described_all if b["DNSName"] in alb_url), None)
+    if alb is None:
+        return [Row("ALB alternates", alb_url, False, "no load balancer of the stack has it")]
     # An ALB's network interfaces are described "ELB app/<name>/<id>".
     described = "ELB " + alb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
     with api_errors("ec2:DescribeNetworkInterfaces"):
@@ -272,7 +301,7 @@ def check_alb(
     addresses = sorted(i["PrivateIpAddress"] for i in interfaces if i.get("PrivateIpAddress"))
     if not addresses:
         return [Row("ALB alternates", described, False, "no ALB network interface found")]
-    source = outputs[f"WebServer{servers[0]}Id"]
+    source = app.servers[servers[0]]
     result = run_script(
         ctx.client("ssm"),
         [source],
@@ -282,7 +311,7 @@ def check_alb(
         sleep=ctx.sleep,
         timeout_seconds=args.command_timeout,
     )[source]
-    target = f"{', '.join(addresses)} from web server {servers[0]}"
+    target = f"{', '.join(addresses)} from {app.name(servers[0])}"
     if not result.ok:
         return [Row("ALB alternates", target, False, f"SSM {result.status}")]
     row = judge_alb(result.stdout.splitlines(), servers, requests)
@@ -290,14 +319,11 @@ def check_alb(
 
 
 def check_internet(
-    ctx: Context,
-    outputs: dict[str, str],
-    servers: list[int],
-    url: str,
-    host: str,
-    args: argparse.Namespace,
+    ctx: Context, apps: list[Application], url: str, host: str, args: argparse.Namespace
 ) -> list[Row]:
-    instances = {outputs[f"WebServer{n}Id"]: n for n in servers}
+    instances = {
+        instance: app.name(number) for app in apps for number, instance in app.servers.items()
+    }
     results = run_script(
         ctx.client("ssm"),
         list(instances),
@@ -308,9 +334,9 @@ def check_internet(
         timeout_seconds=args.command_timeout,
     )
     rows = []
-    for instance, number in instances.items():
+    for instance, name in instances.items():
         passed, detail = judge_internet(results[instance])
-        rows.append(Row("web server internet", f"web server {number} ({instance})", passed, detail))
+        rows.append(Row("web server internet", f"{name} ({instance})", passed, detail))
     return rows
 
 

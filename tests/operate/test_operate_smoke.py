@@ -3,6 +3,7 @@ check against a moto stack whose SSM answers are scripted (moto cannot run comma
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import uuid
@@ -16,7 +17,9 @@ from operate.smoke import (
     FLOWS_METRIC,
     INTERNET_SCRIPT,
     PACKETS_METRIC,
+    Application,
     alb_script,
+    applications,
     judge_alb,
     judge_appliance,
     judge_internet,
@@ -40,6 +43,24 @@ METRICS_IDLE = METRICS_BUSY.replace(" 5312", " 0").replace(" 41", " 0").replace(
 
 def ok(stdout: str) -> Invocation:
     return Invocation("i-1", "Success", stdout, "")
+
+
+def test_applications_from_single_and_separated_outputs():
+    single = {"WebServer2Id": "i-2", "WebServer1Id": "i-1", "AlbUrl": "http://a/", "X": "y"}
+    assert applications(single) == [Application("", "http://a/", {1: "i-1", 2: "i-2"})]
+    separated = {
+        "App10WebServer1Id": "i-10a",
+        "App2WebServer1Id": "i-2a",
+        "App2AlbUrl": "http://two/",
+        "App10AlbUrl": "http://ten/",
+        "App2WebServer2Id": "i-2b",
+    }
+    apps = applications(separated)
+    assert [(a.prefix, a.alb_url, a.servers) for a in apps] == [
+        ("App2", "http://two/", {1: "i-2a", 2: "i-2b"}),
+        ("App10", "http://ten/", {1: "i-10a"}),
+    ]
+    assert apps[1].name(1) == "App10 web server 1"
 
 
 def test_alb_judge_needs_every_server_and_no_failure():
@@ -184,12 +205,16 @@ class ScriptedSsm:
 def smoke_stack(admin):
     """Create the stand-in stack in a region; register the web servers in their target group."""
 
-    def make(region):
+    def make(region, prefix=""):
         name = f"smk-{uuid.uuid4().hex[:8]}"
         cfn = admin("cloudformation", region)
-        cfn.create_stack(StackName=name, TemplateBody=SMOKE_STACK.read_text())
+        resources_part, outputs_part = SMOKE_STACK.read_text().split("Outputs:\n")
+        # separated-vpc names each application VPC's outputs App<k>...
+        outputs_part = outputs_part.replace("  WebServer", f"  {prefix}WebServer")
+        outputs_part = outputs_part.replace("  AlbUrl", f"  {prefix}AlbUrl")
+        cfn.create_stack(StackName=name, TemplateBody=f"{resources_part}Outputs:\n{outputs_part}")
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        outputs = {o["OutputKey"].removeprefix(prefix): o["OutputValue"] for o in stack["Outputs"]}
         resources = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
             for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
@@ -268,6 +293,27 @@ def test_smoke_passes_from_here_in_aws(operate, moto_url, smoke_stack):
     appliance = next(s for s in ssm.sent if "appliance" in s["comment"])
     assert len(appliance["instances"]) == 2  # both in-service appliances of the group
     assert ssm.sent[-1] is appliance  # flows are counted last, after the traffic
+
+
+def test_smoke_of_a_separated_set_names_each_application_vpc(operate, moto_url, smoke_stack):
+    name, outputs, _ = smoke_stack("us-east-1", prefix="App1")
+    pages = itertools.cycle(
+        ["web server 1 in application VPC 1", "web server 2 in application VPC 1"]
+    )
+    code, out, err = operate(
+        "smoke",
+        "--stack",
+        name,
+        "--region",
+        "us-east-1",
+        clients=smoke_clients(moto_url, ScriptedSsm(answers())),
+        fetch=lambda url, timeout: next(pages),
+    )
+    assert (code, err) == (0, ""), out
+    targets = [rest for _, rest in table(out)]
+    assert any(t.startswith("ALB alternates") and outputs["AlbUrl"] in t for t in targets)
+    assert any(f"App1 web server 1 ({outputs['WebServer1Id']})" in t for t in targets)
+    assert any(f"App1 web server 2 ({outputs['WebServer2Id']})" in t for t in targets)
 
 
 def test_smoke_in_china_asks_the_alb_from_inside_the_vpc(admin, operate, moto_url, smoke_stack):
