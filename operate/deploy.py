@@ -73,7 +73,7 @@ def validate(args: argparse.Namespace) -> dict[str, str]:
     if not args.bucket and not args.template_url:
         raise UsageError(
             "no template to deploy: pass BUCKET=<bucket> to publish the set and deploy it, "
-            "or --template-url <https URL of a published CN-GWLB.yml>"
+            "or TEMPLATE_URL=<https URL of a published CN-GWLB.yml> (--template-url)"
         )
     parameters: dict[str, str] = {}
     for item in args.parameter:
