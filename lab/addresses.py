@@ -86,6 +86,10 @@ def plan(spec: LabSpec) -> Plan:
         ip = host_ip(spec.subnets[subnet].cidr, offset)
         p.nodes[node_id] = Node(node_id, label, subnet, ip, public(subnet) if is_public else None)
 
+    def label(ident: str, name: str) -> str:
+        alike = [n for n in (*spec.nats.values(), *spec.albs.values()) if n.name == name]
+        return f"{ident.split('/', 1)[0]}-{name}" if len(alike) > 1 else name
+
     for gwlb in sorted(spec.gwlbs.values(), key=lambda g: g.id):
         for sid in gwlb.subnets:
             add(
@@ -96,12 +100,12 @@ def plan(spec: LabSpec) -> Plan:
                 False,
             )
     for nat in sorted(spec.nats.values(), key=lambda n: n.id):
-        add(nat.id, nat.name, nat.subnet, NAT_OFFSET, True)
+        add(nat.id, label(nat.id, nat.name), nat.subnet, NAT_OFFSET, True)
     for alb in sorted(spec.albs.values(), key=lambda a: a.id):
         for sid in alb.subnets:
             add(
                 f"{alb.id}@{sid}",
-                f"{alb.name} node {spec.subnets[sid].name}",
+                f"{label(alb.id, alb.name)} node {spec.subnets[sid].name}",
                 sid,
                 ALB_NODE_OFFSET,
                 True,

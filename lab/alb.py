@@ -13,6 +13,7 @@ from lab.model import HealthCheck
 from lab.nsutil import inside, socket_in
 
 BACKEND_HEADER = "X-Lab-Backend"
+BACKEND_TIMEOUT = 1.5  # under the test client's 3 s: a dead backend shows as a 502
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -81,7 +82,7 @@ class AlbNode:
         port = self.target_port[target.id]
         try:
             with socket_in(self.ns) as s:
-                s.settimeout(5)
+                s.settimeout(BACKEND_TIMEOUT)
                 s.connect((target.address, port))
                 local = s.getsockname()
                 s.sendall(

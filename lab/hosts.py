@@ -47,6 +47,7 @@ class Service:
     python: str
     log: Path
     proc: subprocess.Popen | None = None
+    error: str = ""
 
     def _popen(self, argv: list[str], **kw) -> subprocess.Popen:
         env = dict(os.environ)
@@ -66,7 +67,14 @@ class Service:
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            out, _ = check.communicate(timeout=30)
+            try:
+                out, _ = check.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(check.pid, signal.SIGKILL)
+                check.wait()
+                raise StartError(
+                    f"{self.host.name}: {self.unit.name} ExecStartPre ran over 30 s"
+                ) from None
             if check.returncode != 0:
                 raise StartError(
                     f"{self.host.name}: {self.unit.name} ExecStartPre failed: {out.strip()}"
@@ -126,7 +134,10 @@ class Hosts:
                     root.path(path).write_bytes(policy)
             svc = Service(host, ns, root, unit, self.python, self.base / f"{host.name}.log")
             self.services.append(svc)
-            svc.start()
+            try:
+                svc.start()
+            except StartError as exc:  # as systemd would: the unit stays down, the host boots
+                svc.error = str(exc)
             started.append(svc)
         return started
 

@@ -3,7 +3,7 @@ GWLBs and their endpoints, target groups, ALBs and hosts with their user data. P
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lab.evaluate import LabStack, load
@@ -298,6 +298,18 @@ class _Reader:
                 )
 
 
+def unique_names(spec: LabSpec) -> LabSpec:
+    """Hosts named alike in several stacks (WebServer1 of each application VPC) get their
+    stack's name in front, so namespaces, directories and table rows never collide."""
+    counts: dict[str, int] = {}
+    for h in spec.hosts.values():
+        counts[h.name] = counts.get(h.name, 0) + 1
+    for hid, h in list(spec.hosts.items()):
+        if counts[h.name] > 1:
+            spec.hosts[hid] = replace(h, name=f"{hid.split('/', 1)[0]}-{h.name}")
+    return spec
+
+
 def read(stacks: list[LabStack]) -> LabSpec:
     """The lab's model of an evaluated set."""
     try:
@@ -307,4 +319,4 @@ def read(stacks: list[LabStack]) -> LabSpec:
 
 
 def load_spec(directory: Path) -> LabSpec:
-    return read(load(directory))
+    return unique_names(read(load(directory)))

@@ -161,7 +161,9 @@ class Plan:
                 seen: dict[str, probes.Result] = {}
                 failures = []
                 for _ in range(2 * len(wanted) + 1):
-                    r = probes.http_get(self.lab.client, node.public_ip, alb.port)
+                    if len(failures) >= len(wanted):
+                        break  # every target had its turn to fail
+                    r = probes.http_get(self.lab.client, node.public_ip, alb.port, timeout=3.0)
                     backend = r.headers.get(BACKEND_HEADER.lower(), "")
                     if not r.ok or not backend:
                         failures.append(r.detail)

@@ -33,7 +33,7 @@ def _checksum(data: bytes) -> int:
 
 
 def ping(
-    ns: str, src: str, dst: str, size: int = 56, timeout: float = 2.0, count: int = 1
+    ns: str, src: str, dst: str, size: int = 56, timeout: float = 1.5, count: int = 1
 ) -> Result:
     """ICMP echo from src (an address of ns) to dst; ok when every echo is answered."""
     ident = (os.getpid() + int(time.monotonic() * 1000)) & 0xFFFF
@@ -61,7 +61,7 @@ def ping(
     return Result(ok, f"{answered}/{count} echo replies", (src, 0), (dst, 0), 1)
 
 
-def http_get(ns: str, dst: str, port: int = 80, path: str = "/", timeout: float = 3.0) -> Result:
+def http_get(ns: str, dst: str, port: int = 80, path: str = "/", timeout: float = 2.0) -> Result:
     try:
         with socket_in(ns) as s:
             s.settimeout(timeout)

@@ -84,7 +84,9 @@ class Session:
             if not em.targets[a].health.healthy
         ]
         for svc in self.hosts.services:
-            if not svc.running():
+            if svc.error:
+                missing.append(svc.error)
+            elif not svc.running():
                 missing.append(
                     f"{svc.host.name}: {svc.unit.name} exited "
                     f"({svc.proc.returncode if svc.proc else '?'}), see {svc.log}"

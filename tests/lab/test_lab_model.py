@@ -10,7 +10,8 @@ from lab import evaluate
 from lab.model import Endpoint, LabSpec, Nat, Route, Subnet, load_spec
 
 COMMITTED = Path(__file__).resolve().parents[2] / "output"
-SETS = sorted(p.parent for p in COMMITTED.glob("*/*/CN-GWLB.yml"))
+SETS = sorted(p.parent for p in COMMITTED.glob("*/single-vpc/CN-GWLB.yml"))
+SEPARATED = sorted(p.parent for p in COMMITTED.glob("*/separated-vpc/CN-GWLB.yml"))
 
 
 @pytest.mark.parametrize(
@@ -66,6 +67,21 @@ def test_model_of_a_committed_set_matches_its_templates(directory):
     }
     theirs = {t: sorted(rs) for t, rs in net.routes.items()}
     assert {t: r for t, r in ours.items() if r} == theirs
+
+
+@pytest.mark.parametrize("directory", SEPARATED, ids=lambda p: p.parent.name)
+def test_model_of_a_separated_set_spans_vpcs(directory):
+    """Endpoints in the application VPC, their GWLB and appliances in the inspection VPC."""
+    spec = load_spec(directory)
+    assert len(spec.vpcs) >= 2
+    (gwlb,) = spec.gwlbs.values()
+    gwlb_vpcs = {spec.subnets[s].vpc for s in gwlb.subnets}
+    endpoint_vpcs = {spec.subnets[e.subnet].vpc for e in spec.endpoints.values()}
+    assert len(gwlb_vpcs) == 1 and not gwlb_vpcs & endpoint_vpcs
+    assert {spec.subnets[h.subnet].vpc for h in spec.hosts_of("appliance")} == gwlb_vpcs
+    assert {spec.subnets[h.subnet].vpc for h in spec.hosts_of("web")} <= endpoint_vpcs
+    names = [h.name for h in spec.hosts.values()]
+    assert len(names) == len(set(names))
 
 
 def _tiny(two_vpcs: bool = False) -> LabSpec:

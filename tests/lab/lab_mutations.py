@@ -17,7 +17,9 @@ from lab import cloudinit
 # A stand-in appliance that looks healthy and swallows every Geneve packet: the GWLB's health
 # checks pass, traffic does not.
 SWALLOWER = b"""
-import socket, threading
+import socket, sys, threading
+if "--check-policy" in sys.argv:
+    sys.exit(0)
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 class H(BaseHTTPRequestHandler):
