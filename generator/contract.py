@@ -13,8 +13,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from generator import cfn_yaml
-from generator.naming import MASTER_FILE
+from core import cfn_yaml
+from core.sets import MASTER_FILE
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(?P<inner>.+)>$")
@@ -25,9 +25,7 @@ MAX_TEMPLATE_BYTES = 1_000_000  # a template read from S3
 MAX_MASTER_BYTES = 51_200  # a master passed as --template-body by hand stays possible
 
 
-def load_set(directory: Path) -> dict[str, dict]:
-    """Every template of a set by file name."""
-    return {p.name: cfn_yaml.load(p) for p in sorted(directory.glob("*.yml"))}
+load_set = cfn_yaml.load_set
 
 
 def value_type(master_type: str) -> str:

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import cfn_yaml
-from generator.naming import MASTER_FILE
+from core import cfn_yaml
+from core.sets import MASTER_FILE
 
 ROUTE_TARGETS = {"GatewayId": "igw", "NatGatewayId": "nat", "VpcEndpointId": "gwlbe"}
 
@@ -32,9 +32,7 @@ class Network:
     albs: dict[str, list[str]] = field(default_factory=dict)  # internet-facing ALB -> subnets
 
 
-def load_set(directory: Path) -> dict[str, dict]:
-    """Every template of a set by file name."""
-    return {p.name: cfn_yaml.load(p) for p in sorted(directory.glob("*.yml"))}
+load_set = cfn_yaml.load_set
 
 
 class _Stack:

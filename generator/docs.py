@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generator import cfn_yaml, deployed, naming, routepath
+from core import cfn_yaml
+from generator import deployed, naming, routepath
 from generator.model import Component, ComponentKind, Subnet, Target, TargetKind, Tier, Topology
 from generator.stacks.appliances import ROOT_VOLUME_GIB
 from generator.stacks.parameters import catalogue

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+# The master's file name is core's (the publisher needs it too); naming passes it on.
+from core.sets import MASTER_FILE as MASTER_FILE
 from generator.model import Subnet, Tier, Vpc
 
-MASTER_FILE = "CN-GWLB.yml"
 SINGLE_VPC = "Vpc"
 INSPECTION_PREFIX = "Inspection"
 # A master-level name: an optional VPC prefix, then the part's own name. The inspection VPC's

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from core import partitions, sets
 from generator.errors import OptionsError
 
-PARTITIONS = ("aws", "aws-cn")
-SINGLE_VPC, SEPARATED_VPC = "single-vpc", "separated-vpc"
-ARCHITECTURES = (SINGLE_VPC, SEPARATED_VPC)
+PARTITIONS = tuple(partitions.PARTITIONS)
+ARCHITECTURES = sets.ARCHITECTURES
+SINGLE_VPC, SEPARATED_VPC = ARCHITECTURES
 # An Application Load Balancer needs subnets in at least two AZs; China's regions have three AZs
 # each, the fewest among the regions we support.
 MIN_AZS, MAX_AZS = 2, 3

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from core.partitions import PARTITIONS
 from generator import docs, naming
 from generator.model import Topology, VpcRole
-from generator.partitions import PARTITIONS
 from generator.stacks import (
     app_vpc,
     appliances,

@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.sets import MASTER_FILE
 from generator import cidr, naming
 from generator.deployed import Network, load_network
 
@@ -234,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("directory", type=Path, help="e.g. output/aws/single-vpc")
     args = parser.parse_args(argv)
-    if not (args.directory / "CN-GWLB.yml").is_file():
-        print(f"error: no CN-GWLB.yml in {args.directory}; run make templates", file=sys.stderr)
+    if not (args.directory / MASTER_FILE).is_file():
+        print(f"error: no {MASTER_FILE} in {args.directory}; run make templates", file=sys.stderr)
         return 2
     net = load_network(args.directory)
     try:

@@ -6,10 +6,9 @@ import ipaddress
 import re
 from urllib.parse import quote
 
+from core.partitions import PARTITIONS, partition_of_region
+from core.sets import MASTER_FILE as MASTER_NAME
 from publisher.errors import UsageError
-
-PARTITIONS = ("aws", "aws-cn")
-MASTER_NAME = "CN-GWLB.yml"
 
 _BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -97,11 +96,10 @@ def validate_stack_name(name: str) -> str:
 def partition_of(region: str) -> str:
     """Partition whose template set a bucket in `region` receives; other partitions are refused."""
     validate_region(region)
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith(("us-gov-", "us-iso")):
+    partition = partition_of_region(region)
+    if partition is None:
         raise UsageError(f"region {region} is in a partition this project has no templates for")
-    return "aws"
+    return partition.name
 
 
 def region_from_location(location_constraint: str | None) -> str:
@@ -130,8 +128,7 @@ def _join(*parts: str) -> str:
 
 def s3_host(bucket: str, region: str) -> str:
     """Regional virtual-hosted host name of a bucket."""
-    suffix = "amazonaws.com.cn" if partition_of(region) == "aws-cn" else "amazonaws.com"
-    return f"{bucket}.s3.{region}.{suffix}"
+    return f"{bucket}.s3.{region}.{PARTITIONS[partition_of(region)].domain}"
 
 
 def object_url(bucket: str, region: str, key: str) -> str:
@@ -142,9 +139,7 @@ def object_url(bucket: str, region: str, key: str) -> str:
 
 def console_host(region: str) -> str:
     """CloudFormation console host of the region's partition."""
-    if partition_of(region) == "aws-cn":
-        return "console.amazonaws.cn"
-    return "console.aws.amazon.com"
+    return PARTITIONS[partition_of(region)].console_host
 
 
 def launch_url(region: str, template_url: str, stack_name: str) -> str:

@@ -10,11 +10,12 @@ from typing import Any
 
 import yaml
 
+from core import cfn_yaml
+from core.sets import ARCHITECTURES as ARCHITECTURES
+from core.sets import NESTED_GLOB
 from publisher.errors import TemplateSetError
 from publisher.naming import MASTER_NAME, PARTITIONS
 
-ARCHITECTURES = ("single-vpc", "separated-vpc")
-NESTED_GLOB = "Nested-*.yml"
 # CloudFormation reads a template from S3 up to 1 MB.
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -39,28 +40,10 @@ _TEMPLATE_URL_LINE = re.compile(
 )
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form tags (!Ref, !GetAtt, ...) as plain values."""
-
-
-def _construct_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def parse_template(body: bytes, name: str) -> dict[str, Any]:
     """Parse a YAML template into plain data, or raise TemplateSetError naming the file."""
     try:
-        data = yaml.load(body.decode("utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        data = cfn_yaml.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise TemplateSetError(f"{name} is not a readable YAML template: {first_line}") from None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from troposphere import Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
+from core.partitions import Partition
 from generator import naming
 from generator.model import ComponentKind, Topology, Vpc
-from generator.partitions import Partition
 from generator.stacks.base import Nested, NestedBuilder
 
 CONCERN = "GWLB"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Parameter, Ref, Template, cloudformation
 
+from core.partitions import Partition
 from generator import naming
 from generator.model import Topology
-from generator.partitions import Partition
 from generator.stacks.base import FromMaster, FromPseudo, FromStack, FromValue, Nested
 from generator.stacks.parameters import ParamSpec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator import cfn_yaml
+from core import cfn_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "output"
@@ -27,8 +27,7 @@ VARIANTS = {
 }
 
 
-def load_set(directory: Path) -> dict[str, dict]:
-    return {p.name: cfn_yaml.load(p) for p in sorted(directory.glob("*.yml"))}
+load_set = cfn_yaml.load_set
 
 
 def resources(template: dict, type_: str) -> dict[str, dict]:
