@@ -8,7 +8,7 @@ STAMP_AWS := $(VENV)/.installed-aws
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help templates routes test lint checkov format bench-appliance publish clean-venv
+.PHONY: help templates routes test lint checkov format bench-appliance publish deploy smoke delete clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -67,6 +67,24 @@ publish: $(STAMP_AWS) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a]
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<bucket name>"; exit 2; }
 	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) \
 	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) $(ARGS)
+
+deploy: $(STAMP_AWS) ## Deploy: make deploy STACK=s KEY=k BASTION_CIDR=c [BUCKET=b | TEMPLATE_URL=u] [REGION=r] [PROFILE=p] [ARCH=a]
+	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
+	$(PY) -m operate deploy --stack $(STACK) $(if $(KEY),--key-pair $(KEY)) \
+	  $(if $(BASTION_CIDR),--bastion-cidr $(BASTION_CIDR)) $(if $(BUCKET),--bucket $(BUCKET)) \
+	  $(if $(PREFIX),--prefix $(PREFIX)) $(if $(TEMPLATE_URL),--template-url $(TEMPLATE_URL)) \
+	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) \
+	  $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+
+smoke: $(STAMP_AWS) ## Test a deployed stack through the AWS APIs: make smoke STACK=s [REGION=r] [PROFILE=p] [ARGS=...]
+	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
+	$(PY) -m operate smoke --stack $(STACK) $(if $(REGION),--region $(REGION)) \
+	  $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+
+delete: $(STAMP_AWS) ## Delete a stack, report what stayed and why: make delete STACK=s [REGION=r] [PROFILE=p]
+	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
+	$(PY) -m operate delete --stack $(STACK) $(if $(REGION),--region $(REGION)) \
+	  $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
 
 clean-venv: ## Remove .venv and .venv-checkov
 	rm -rf $(VENV) .venv-checkov
