@@ -11,7 +11,7 @@ import sys
 import time
 
 from .flows import FlowTable
-from .handler import COUNTERS, Counters, FlowLog, Handler
+from .handler import COUNTERS, MAX_PAYLOAD, Counters, FlowLog, Handler
 from .policy import PolicyError, load
 
 TICK = 0.25  # how often a worker publishes counters, writes the flow log and expires flows
@@ -100,25 +100,24 @@ def run(index, sock, cfg, policy, shared, beats, inherited):
     log = FlowLog(cfg.flow_log_rate)
     table = FlowTable(cfg.flow_table_size, cfg.tcp_idle, cfg.udp_idle)
     h = Handler(policy, table, log)
-    size = len(COUNTERS)
-    base = index * size
-    c = h.counters = Counters(shared[base : base + size])  # a restarted worker keeps counting
+    width = len(COUNTERS)
+    base = index * width
+    c = h.counters = Counters(shared[base : base + width])  # a restarted worker keeps counting
     log.suppressed = c.log_suppressed
-    # Datagrams land at offset 28 of one buffer, and the outer IPv4 and UDP headers are
-    # written in front of them: no copy of the packet on the way through.
-    buf = bytearray(28 + 65535)
-    view = memoryview(buf)
-    into, anc = [view[28:]], socket.CMSG_SPACE(12)
-    recv, send, handle, clock = sock.recvmsg_into, out.sendto, h.handle, time.monotonic
+    # Each datagram arrives as bytes (cheap to index and slice) and leaves by one gathering
+    # send: outer IPv4 and UDP header up to the length, the length and a zero checksum, data.
+    anc, size_limit = socket.CMSG_SPACE(12), MAX_PAYLOAD + 1  # more is counted "oversized"
+    lengths = [(n + 8).to_bytes(2, "big") + b"\0\0" for n in range(size_limit + 1)]
+    recv, send, handle, clock = sock.recvmsg, out.sendmsg, h.handle, time.monotonic
     peers = {}  # (GWLB address and port, pktinfo) -> outer header up to the UDP length
     tick = 0.0
     while True:
         try:
-            n, info, _, peer = recv(into, anc)
+            d, info, _, peer = recv(size_limit, anc)
         except OSError:  # timeout
-            n = -1
+            d = None
         now = clock()
-        if n >= 0 and handle(view[28 : 28 + n], now):
+        if d is not None and handle(d, now):
             try:
                 k = peer, info[0][2]
                 hit = peers.get(k)
@@ -127,9 +126,7 @@ def run(index, sock, cfg, policy, shared, beats, inherited):
                         peers.clear()
                     gwlb = socket.inet_aton(peer[0])
                     hit = peers[k] = outer_header(k[1][8:12], gwlb, peer[1], port)
-                buf[:24] = hit
-                buf[24:26] = (n + 8).to_bytes(2, "big")  # UDP length; checksum stays 0
-                send(view[: n + 28], peer)  # a raw socket ignores the port
+                send((hit, lengths[len(d)], d), (), 0, peer)  # a raw socket ignores the port
                 c.returned += 1
             except Exception:  # OSError from the kernel, or no pktinfo
                 c.send_error += 1
@@ -146,7 +143,7 @@ def run(index, sock, cfg, policy, shared, beats, inherited):
                 write_log(log.lines, cfg.flow_log)
             except Exception:
                 c.error += 1
-            shared[base : base + size] = c.values()
+            shared[base : base + width] = c.values()
             beats[index] = now
             if os.getppid() != parent:
                 return

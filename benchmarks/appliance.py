@@ -1,22 +1,31 @@
-"""Returned packets/s of the appliance (1 and 2 workers) against a plain Python UDP echo ceiling.
+"""Appliance packets/s and CPU per packet on Python 3.9 with the shipped bundle, against a UDP
+echo on the same interpreter, for four traffic shapes.
 
-Run as root: `python -m benchmarks.appliance`. Traffic stays inside two private namespaces.
+Run as root: `python -m benchmarks.appliance` (`make bench-appliance`). Traffic stays inside two
+private namespaces. The appliance is `generator.bundle.build()` unpacked to a temporary
+directory and run by the bare Python 3.9 interpreter, as on Amazon Linux 2023.
 
-Every path is measured the same way: one load generator blasts pre-built Geneve packets for a
-fixed time, and a counter on the GWLB side counts what comes back to its port 6081 (until 0.5 s
-after the generator stops). Two numbers per path:
+Cases (1 worker; a 2-worker run of the cached case too):
 
-* returned pkt/s: what the GWLB side received, divided by the sending time;
-* server CPU us/pkt: user+system CPU time of the echo or of the appliance's workers, divided by
-  the packets returned. This is the fair cost figure on a small machine, where the load
-  generator and the server compete for the same cores. "server busy" (pkt/s times CPU per
-  packet) below 0.9 CPU for the pinned echo or 1-worker run means the server was not saturated:
-  the load generator (or a noisy neighbour) limited that round's pkt/s.
+* echo: a plain Python UDP echo, one receive and one send per packet: the ceiling;
+* cached: 1,024 IPv4 TCP flows cycled, every packet after the first of a flow on the fast path;
+* storm: every packet a new IPv4 UDP flow (65,536 flows cycled through a 4,096-flow table),
+  so every packet is judged by the policy, and the flow log is rate-limited;
+* full parse: 64 IPv6 TCP flows with a destination-options header (IPv6 never takes the fast
+  path, so this is the full Geneve and inner parse on every packet).
 
-With two or more CPUs, the echo and the 1-worker appliance are pinned to the last CPU and the
-generator and counter to the others, so the server has a core to itself; the 2-worker run is
-not pinned (its workers share the machine with the generator).
+Every case is measured the same way: one load generator sends pre-built Geneve packets for a
+fixed time, a counter on the GWLB side counts what comes back to its port 6081 (until 0.5 s
+after the generator stops), and the user+system CPU time of the server processes is read from
+/proc. Two figures per case: returned packets/s, and server CPU microseconds per returned
+packet, the fair cost figure on a small machine where the generator and the server compete.
+"server busy" (pkt/s times CPU per packet) well below 1 CPU means the generator, not the
+server, limited that round. With 2 or more CPUs, 1-worker servers are pinned to the last CPU.
+Cases alternate within each round, so a noisy moment hits them all alike; each round prints
+the load averages, and the summary gives min-max and median over rounds.
 """
+
+from __future__ import annotations
 
 import argparse
 import multiprocessing
@@ -24,10 +33,14 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from scapy.all import IP, TCP, raw
+from scapy.all import IP, TCP, UDP, raw
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
 
+from generator import bundle
 from lab import netns
 from lab.geneve import aws_options, build
 
@@ -46,6 +59,8 @@ while True:
 CPUS = sorted(os.sched_getaffinity(0))
 SERVER_CPU = {CPUS[-1]} if len(CPUS) > 1 else None
 CLIENT_CPUS = set(CPUS[:-1]) if len(CPUS) > 1 else None
+OPTS = aws_options(0x0123456789ABCDEF, 0x1122334455667788, 0xCAFEF00D)
+PAYLOAD = b"x" * 200
 
 
 def _pin(cpus) -> None:
@@ -53,13 +68,60 @@ def _pin(cpus) -> None:
         os.sched_setaffinity(0, cpus)
 
 
+def cached_packets() -> list[bytes]:
+    return [
+        build(
+            raw(
+                IP(src=f"10.1.{i // 250}.{i % 250 + 1}", dst="198.18.0.9")
+                / TCP(sport=20000 + i, dport=443, flags="A")
+                / PAYLOAD
+            ),
+            0x0800,
+            OPTS,
+        )
+        for i in range(1024)
+    ]
+
+
+def storm_packets() -> list[bytes]:
+    """65,536 distinct UDP flows: one packet built, its source port rewritten."""
+    template = bytearray(
+        build(
+            raw(IP(src="10.2.0.1", dst="198.18.0.9") / UDP(sport=1, dport=53) / PAYLOAD),
+            0x0800,
+            OPTS,
+        )
+    )
+    out = []
+    for i in range(65536):
+        template[60:62] = i.to_bytes(2, "big")  # inner UDP source port (after 40 + 20 bytes)
+        out.append(bytes(template))
+    return out
+
+
+def full_parse_packets() -> list[bytes]:
+    return [
+        build(
+            raw(
+                IPv6(src=f"fd00::{i + 1:x}", dst="2001:db8::9")
+                / IPv6ExtHdrDestOpt()
+                / TCP(sport=30000 + i, dport=443, flags="A")
+                / PAYLOAD
+            ),
+            0x86DD,
+            OPTS,
+        )
+        for i in range(64)
+    ]
+
+
 def _blast(socks, packets, dest, until):
     _pin(CLIENT_CPUS)
-    i, k = 0, len(socks)
+    i, k, n = 0, len(socks), len(packets)
     while time.monotonic() < until:
         for _ in range(64):
-            socks[i].sendto(packets[i], dest)
-            i = (i + 1) % k
+            socks[i % k].sendto(packets[i % n], dest)
+            i += 1
 
 
 def _count(sock, total, stop):
@@ -77,36 +139,21 @@ def _count(sock, total, stop):
     total.value = n
 
 
-def cpu_seconds(pids) -> tuple:
-    """(user, system) CPU seconds of the processes."""
-    user = system = 0
+def cpu_seconds(pids) -> float:
+    """User plus system CPU seconds of the processes."""
+    ticks = 0
     for pid in pids:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        user, system = user + int(fields[11]), system + int(fields[12])
-    tick = os.sysconf("SC_CLK_TCK")
-    return user / tick, system / tick
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(h, duration: float, server_pids, flows: int = 16, size: int = 200) -> tuple:
-    """Blast for `duration` s; return returned packets/s and the server's user and system CPU
-    microseconds per returned packet."""
+def measure(h, duration: float, server_pids, packets) -> tuple[float, float]:
+    """Blast for `duration` s; returned packets/s and server CPU microseconds per packet."""
     ctx = multiprocessing.get_context("fork")
     rx = h.udp(h.gw_ns, 6081)
-    socks = [h.udp(h.gw_ns) for _ in range(flows)]
-    opts = aws_options(0x0123456789ABCDEF, 0x1122334455667788, 0xCAFEF00D)
-    packets = [
-        build(
-            raw(
-                IP(src="10.1.0.5", dst="198.18.0.9")
-                / TCP(sport=20000 + i, dport=443)
-                / (b"x" * size)
-            ),
-            0x0800,
-            opts,
-        )
-        for i in range(flows)
-    ]
+    socks = [h.udp(h.gw_ns) for _ in range(16)]
     total, stop = ctx.Value("q", 0), ctx.Event()
     counter = ctx.Process(target=_count, args=(rx, total, stop))
     counter.start()
@@ -117,73 +164,93 @@ def measure(h, duration: float, server_pids, flows: int = 16, size: int = 200) -
     gen.join(duration + 10)
     elapsed = time.monotonic() - start
     time.sleep(0.5)  # let in-flight replies land
-    user, system = (b - a for a, b in zip(cpu0, cpu_seconds(server_pids), strict=True))
+    cpu = cpu_seconds(server_pids) - cpu0
     stop.set()
     counter.join(5)
     for s in socks + [rx]:
         s.close()
     n = total.value
-    per = 1e6 / n if n else float("inf")
-    return n / elapsed, user * per, system * per
+    return n / elapsed, (cpu * 1e6 / n if n else float("inf"))
 
 
-ECHO_PATH, ONE, TWO = "python udp echo (ceiling)", "appliance, 1 worker", "appliance, 2 workers"
+ECHO_CASE = "echo (ceiling)"
+CASES = {  # name -> (packets, workers, extra appliance flags); workers 0: the echo
+    ECHO_CASE: ("cached", 0, ()),
+    "cached flows": ("cached", 1, ()),
+    "new-flow storm": ("storm", 1, ("--flow-table-size", "4096")),
+    "full parse (IPv6)": ("full", 1, ()),
+    "cached flows, 2 workers": ("cached", 2, ()),
+}
 
 
-def run_path(h, name, duration, size) -> tuple:
-    pin = {"preexec_fn": lambda: _pin(SERVER_CPU)}
-    if name == ECHO_PATH:
-        proc = h.popen(h.app_ns, [sys.executable, "-c", ECHO, h.gw_ip], **pin)
+def run_case(h, python, case, packets, duration) -> tuple[float, float]:
+    kind, workers, extra = CASES[case]
+    pin = {"preexec_fn": lambda: _pin(SERVER_CPU)} if workers < 2 else {}
+    if workers == 0:
+        proc = h.popen(h.app_ns, [python, "-c", ECHO, h.gw_ip], **pin)
         time.sleep(0.5)
         pids = [proc.pid]
     else:
-        workers = "1" if name == ONE else "2"
-        kw = pin if name == ONE else {}
-        proc = h.start_appliance(
-            "--workers", workers, "--flow-log", "-", stdout=subprocess.DEVNULL, **kw
-        )
+        args = ("--workers", str(workers), "--flow-log", "-", *extra)
+        proc = h.start_appliance(*args, stdout=subprocess.DEVNULL, **pin)
         pids = netns.children(proc.pid)
     try:
-        return measure(h, duration, pids, size=size)
+        return measure(h, duration, pids, packets[kind])
     finally:
         netns.stop(proc)
 
 
-def main(argv=None) -> int:
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def spread(values) -> str:
+    return f"{min(values):,.0f}-{max(values):,.0f} (median {statistics.median(values):,.0f})"
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (5)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds; the median is reported (3)")
-    p.add_argument("--size", type=int, default=200, help="inner TCP payload bytes (200)")
+    p.add_argument("--duration", type=float, default=4.0, help="seconds per case and round (4)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds (3)")
+    p.add_argument("--case", action="append", choices=list(CASES), help="only these (all)")
     args = p.parse_args(argv)
+    cases = [c for c in CASES if not args.case or c in args.case or c == ECHO_CASE]
     why = netns.unavailable()
-    if why:
-        print(f"benchmark skipped: {why}", file=sys.stderr)
+    python = bundle.find_target_python()
+    if why or python is None:
+        print(f"error: {why or 'no Python 3.9 found (pyenv prefix 3.9.18)'}", file=sys.stderr)
         return 1
-    h = netns.Harness("b").up()
-    runs = {ECHO_PATH: [], ONE: [], TWO: []}
-    print(f"cpus {CPUS}, server pinned to {SERVER_CPU}, {args.duration:g} s per path and round")
-    try:
-        for r in range(args.rounds):  # paths alternate, so a noisy moment hits them all alike
-            for name, got in runs.items():
-                got.append(run_path(h, name, args.duration, args.size))
-                pps, user, system = got[-1]
-                busy = pps * (user + system) / 1e6
-                print(
-                    f"round {r + 1}: {name:28} {pps:9,.0f} pkt/s {user + system:6.1f} us/pkt,"
-                    f" server busy {busy:.2f} CPU"
-                )
-    finally:
-        h.down()
-    median = {
-        name: [statistics.median(col) for col in zip(*got, strict=True)]
-        for name, got in runs.items()
-    }
-    ceiling, one = median[ECHO_PATH][0], median[ONE][0]
-    head = ("median", "returned pkt/s", "x echo", "x 1 worker", "CPU us/pkt (user+sys)")
-    print("{:28} {:>15} {:>7} {:>11} {:>22}".format(*head))
-    for name, (pps, user, system) in median.items():
-        cpu = f"{user + system:.1f} ({user:.1f}+{system:.1f})"
-        print(f"{name:28} {pps:15,.0f} {pps / ceiling:7.2f} {pps / one:11.2f} {cpu:>22}")
+    packets = {"cached": cached_packets(), "storm": storm_packets(), "full": full_parse_packets()}
+    results = {case: [] for case in cases}
+    with tempfile.TemporaryDirectory(prefix="gwlb-bench-") as tmp:
+        bundle.extract(Path(tmp))
+        netns.APPLIANCE_PATH, netns.APPLIANCE_PYTHON = tmp, python
+        h = netns.Harness("b").up()
+        print(f"{python}, bundle {tmp}; cpus {CPUS}, 1-worker servers pinned to {SERVER_CPU};")
+        print(f"{args.duration:g} s per case and round")
+        try:
+            for r in range(args.rounds):
+                print(f"round {r + 1}: load average {loadavg()}")
+                for case in cases:
+                    pps, us = run_case(h, python, case, packets, args.duration)
+                    results[case].append((pps, us))
+                    print(
+                        f"  {case:26} {pps:9,.0f} pkt/s {us:6.1f} us/pkt busy {pps * us / 1e6:.2f}"
+                    )
+        finally:
+            h.down()
+    print(f"after: load average {loadavg()}")
+    echo = results[ECHO_CASE]
+    head = ("case", "returned pkt/s: min-max (median)", "CPU us/pkt", "x echo pkt/s", "x echo CPU")
+    print(f"{head[0]:26} {head[1]:>36} {head[2]:>16} {head[3]:>16} {head[4]:>14}")
+    for case, got in results.items():
+        pps, us = [g[0] for g in got], [g[1] for g in got]
+        # Per round against that round's echo, so the ratios share their noisy moment.
+        x_pps = [a[0] / e[0] for a, e in zip(got, echo)]  # noqa: B905 (equal lengths)
+        x_cpu = [e[1] / a[1] for a, e in zip(got, echo)]  # noqa: B905
+        cpu = f"{min(us):.1f}-{max(us):.1f} ({statistics.median(us):.1f})"
+        x = f"{min(x_pps):.2f}-{max(x_pps):.2f} ({statistics.median(x_pps):.2f})"
+        print(f"{case:26} {spread(pps):>36} {cpu:>16} {x:>16} {statistics.median(x_cpu):14.2f}")
     return 0
 
 

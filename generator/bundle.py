@@ -1,11 +1,17 @@
 """Packs the appliance for EC2 user data: its modules, stripped of docstrings and comments, in one
-reproducible tar that cloud-init writes from gzip+base64; the unit and policy stay readable text."""
+reproducible tar that cloud-init writes from gzip+base64; the unit and policy stay readable text.
+Also unpacks it, and finds the Python it ships for, so tests and benchmarks run it as shipped."""
 
 from __future__ import annotations
 
 import ast
 import base64
+import glob
+import gzip
 import io
+import os
+import shutil
+import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,3 +82,38 @@ def build(source: Path = APPLIANCE_DIR) -> Bundle:
         source_size=sum(m.stat().st_size for m in modules),
         packed_size=len(packed),
     )
+
+
+def extract(dest: Path, archive_b64: str | None = None) -> None:
+    """Unpack the archive as cloud-init's write_files and `tar -xf` would, readable by all."""
+    packed = base64.b64decode(archive_b64 or build().archive_b64)
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(packed))) as tar:
+        tar.extractall(dest)  # our own archive, just built
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+TARGET_PYTHON = "3.9"  # Amazon Linux 2023's /usr/bin/python3
+
+
+def find_target_python() -> str | None:
+    """A Python 3.9 interpreter already on this machine (pyenv's, then python3.9 on PATH); never
+    downloads one. None when there is none."""
+    candidates = []
+    if shutil.which("pyenv"):
+        out = subprocess.run(["pyenv", "prefix", "3.9.18"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(os.path.join(out.stdout.strip(), "bin", "python3.9"))
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.9.*", "bin", "python3.9")))
+    candidates.append(shutil.which("python3.9") or "")
+    for path in filter(None, candidates):
+        if os.access(path, os.X_OK):
+            version = subprocess.run(
+                [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+            )
+            if version.stdout.strip() == TARGET_PYTHON:
+                return path
+    return None

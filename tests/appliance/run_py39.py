@@ -10,51 +10,20 @@ the bare 3.9 interpreter (GWLB_APPLIANCE_PYTHON), so only the standard library i
 
 from __future__ import annotations
 
-import base64
-import glob
-import gzip
 import hashlib
-import io
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from generator import bundle  # noqa: E402 (after the checkout is on the path)
+
 VENV = REPO / ".venv39"
 REQUIREMENTS = REPO / "requirements" / "py39-test.txt"
-WANTED = "3.9"
-
-
-def find_python39() -> str | None:
-    """A Python 3.9 interpreter already on this machine, or None."""
-    candidates = []
-    if shutil.which("pyenv"):
-        out = subprocess.run(
-            ["pyenv", "prefix", "3.9.18"], capture_output=True, text=True, timeout=30
-        )
-        if out.returncode == 0:
-            candidates.append(os.path.join(out.stdout.strip(), "bin", "python3.9"))
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.9.*", "bin", "python3.9")))
-    candidates.append(shutil.which("python3.9") or "")
-    for path in candidates:
-        if path and os.access(path, os.X_OK) and _version(path) == WANTED:
-            return path
-    return None
-
-
-def _version(python: str) -> str:
-    out = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return out.stdout.strip()
 
 
 def ensure_venv(python: str) -> Path:
@@ -74,22 +43,9 @@ def ensure_venv(python: str) -> Path:
     return VENV / "bin" / "python"
 
 
-def extract_bundle(dest: Path) -> None:
-    """Unpack the shipped archive as cloud-init's write_files and `tar -xf` would."""
-    sys.path.insert(0, str(REPO))
-    from generator import bundle
-
-    packed = base64.b64decode(bundle.build().archive_b64)
-    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(packed))) as tar:
-        tar.extractall(dest)  # our own archive, built a line above
-    # Readable by the unprivileged user of the least-privilege test.
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    python = find_python39()
+    python = bundle.find_target_python()
     if python is None:
         print("error: no Python 3.9 found (pyenv prefix 3.9.18, ~/.pyenv, PATH)", file=sys.stderr)
         return 2
@@ -97,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gwlb-bundle-") as tmp:
         bundle_dir = Path(tmp)
         bundle_dir.chmod(0o755)
-        extract_bundle(bundle_dir)
+        bundle.extract(bundle_dir)
         env = dict(
             os.environ,
             GWLB_APPLIANCE_PATH=str(bundle_dir),
