@@ -325,6 +325,8 @@ class Emulator:
         return False
 
     def label(self, ident: str) -> str:
+        """A target's host name, or an endpoint's name (with its stack when names repeat)."""
         if ident in self.targets:
             return self.targets[ident].label
-        return short(ident)
+        alike = [e for e in self.spec.endpoints if short(e) == short(ident)]
+        return ident.replace("/", "-") if len(alike) > 1 else short(ident)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from generator import routepath
 from generator.deployed import Network
@@ -16,9 +19,9 @@ from lab import cloudinit, probes
 from lab.alb import BACKEND_HEADER
 from lab.gwlb import FlowRecord
 from lab.hosts import wait_for
-from lab.model import short
 from lab.session import Session
 
+PARALLEL = 8  # probes at once: each mostly waits, on a reply or on its timeout
 BIG_OK, BIG_DROPPED = 8400, 8600  # ICMP payload bytes: IP packets of 8,428 and 8,628 bytes
 
 
@@ -36,7 +39,7 @@ class Row:
 
 def _pairs(pairs: set[tuple[str, str]], session: Session, index: int) -> str:
     em = session.emulator
-    names = sorted({short(p[0]) if index == 0 else em.label(p[1]) for p in pairs})
+    names = sorted({em.label(p[index]) for p in pairs})
     return ", ".join(names) or "none"
 
 
@@ -130,87 +133,124 @@ class Plan:
 
     # --- the steps ------------------------------------------------------------------------
 
+    def run_all(
+        self,
+        tasks: list[tuple[str, str, Callable[[], probes.Result]]],
+        step: str,
+        expect: bool = True,
+    ) -> list[Row]:
+        """Probes of one step run side by side (each waits on its own timeout); rows keep order."""
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            results = list(pool.map(lambda t: t[2](), tasks))
+        rows = []
+        for (flow, hops, _), result in zip(tasks, results, strict=True):
+            rows.append(self.add(judge(self.s, step, flow, result, hops, expect), result))
+        return rows
+
     def egress(
         self,
         step: str = "1 egress",
         suffix: str = "",
-        timeout: float = 3.0,
+        timeout: float = 2.0,
         icmp: bool = True,
         expect: bool = True,
     ) -> list[Row]:
-        rows = []
+        tasks = []
         for host in sorted(self.spec.hosts_of("web"), key=lambda h: h.name):
             n, ns = self.node(host.id), self.lab.node_ns[host.id]
             hops = self.hops_out(host.subnet, n.ip)
-            checks = [("HTTP", lambda ns=ns: probes.http_get(ns, A.SERVER_IP, timeout=timeout))]
             if icmp:
-                ping = lambda ns=ns, n=n: probes.ping(ns, n.ip, A.SERVER_IP, timeout=timeout)  # noqa: E731
-                checks.insert(0, ("ICMP", ping))
-            for kind, run in checks:
-                result = run()
-                flow = f"{host.name} -> internet server ({kind}){suffix}"
-                rows.append(self.add(judge(self.s, step, flow, result, hops, expect), result))
-        return rows
+                tasks.append(
+                    (
+                        f"{host.name} -> internet server (ICMP){suffix}",
+                        hops,
+                        partial(probes.ping, ns, n.ip, A.SERVER_IP, timeout=timeout),
+                    )
+                )
+            tasks.append(
+                (
+                    f"{host.name} -> internet server (HTTP){suffix}",
+                    hops,
+                    partial(probes.http_get, ns, A.SERVER_IP, timeout=timeout),
+                )
+            )
+        return self.run_all(tasks, step, expect)
 
     def alb(self) -> None:
         webs = {h.id: self.web_text(h.id) for h in self.spec.hosts_of("web")}
-        for alb in self.spec.albs.values():
-            wanted = {hid: webs.get(hid, "") for hid, _ in alb.targets}
-            for sid in alb.subnets:
-                node = self.node(f"{alb.id}@{sid}")
-                seen: dict[str, probes.Result] = {}
-                failures = []
-                for _ in range(2 * len(wanted) + 1):
-                    if len(failures) >= len(wanted):
-                        break  # every target had its turn to fail
-                    r = probes.http_get(self.lab.client, node.public_ip, alb.port, timeout=3.0)
-                    backend = r.headers.get(BACKEND_HEADER.lower(), "")
-                    if not r.ok or not backend:
-                        failures.append(r.detail)
-                        continue
-                    local, target = backend.split()
-                    host, port = local.rsplit(":", 1)
-                    thost, tport = target.rsplit(":", 1)
-                    inner = probes.Result(
-                        True, f"{r.detail} '{r.body}'", (host, int(port)), (thost, int(tport)), 6
-                    )
-                    seen.setdefault(thost, inner)
-                    if r.body not in wanted.values():
-                        failures.append(f"unexpected answer {r.body!r}")
-                for hid, text in sorted(wanted.items(), key=lambda kv: kv[1]):
-                    web = self.node(hid)
-                    flow = (
-                        f"client -> {short(alb.id)} {self.spec.subnets[sid].name} "
-                        f"({node.public_ip}) -> {self.spec.hosts[hid].name}"
-                    )
-                    hops = "internet > igw > ALB node > " + self.hops_between(sid, node.ip, web.ip)
-                    if web.ip not in seen:
-                        why = "; ".join(sorted(set(failures))) or "never answered"
-                        self.add(Row("2 ALB", flow, False, hops, detail=f"no '{text}': {why}"))
-                        continue
-                    result = seen[web.ip]
-                    self.add(judge(self.s, "2 ALB", flow, result, hops), result)
+        nodes = [(alb, sid) for alb in self.spec.albs.values() for sid in alb.subnets]
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            found = list(pool.map(lambda a: self._through_alb_node(a[0], a[1], webs), nodes))
+        for (alb, sid), (seen, failures) in zip(nodes, found, strict=True):
+            node = self.node(f"{alb.id}@{sid}")
+            for hid, _ in sorted(alb.targets, key=lambda t: webs.get(t[0], "")):
+                web, text = self.node(hid), webs.get(hid, "")
+                flow = f"client -> {node.label} ({node.public_ip}) -> {self.spec.hosts[hid].name}"
+                hops = "internet > igw > ALB node > " + self.hops_between(sid, node.ip, web.ip)
+                if web.ip not in seen:
+                    why = "; ".join(sorted(set(failures))) or "never answered"
+                    self.add(Row("2 ALB", flow, False, hops, detail=f"no '{text}': {why}"))
+                    continue
+                result = seen[web.ip]
+                self.add(judge(self.s, "2 ALB", flow, result, hops), result)
+
+    def _through_alb_node(self, alb, sid: str, webs: dict[str, str]):
+        """GETs through one ALB node until every target answered, or each had a turn to fail;
+        the backend connection of each answer, by target address, and what went wrong."""
+        node = self.node(f"{alb.id}@{sid}")
+        wanted = {webs.get(hid, "") for hid, _ in alb.targets}
+        seen: dict[str, probes.Result] = {}
+        failures: list[str] = []
+        for _ in range(2 * len(alb.targets) + 1):
+            if len(failures) >= len(alb.targets) or len(seen) == len(alb.targets):
+                break
+            r = probes.http_get(self.lab.client, node.public_ip, alb.port, timeout=3.0)
+            backend = r.headers.get(BACKEND_HEADER.lower(), "")
+            if not r.ok or not backend:
+                failures.append(r.detail)
+                continue
+            local, target = backend.split()
+            host, port = local.rsplit(":", 1)
+            thost, tport = target.rsplit(":", 1)
+            inner = probes.Result(
+                True, f"{r.detail} '{r.body}'", (host, int(port)), (thost, int(tport)), 6
+            )
+            seen.setdefault(thost, inner)
+            if r.body not in wanted:
+                failures.append(f"unexpected answer {r.body!r}")
+        return seen, failures
+
+    def reachable_webs(self, host_id: str) -> list:
+        """Web servers in the host's own VPC: VPCs here share no route (separated-vpc's bastion
+        reaches the other VPCs' web servers through Session Manager, which is not emulated)."""
+        vpc = self.spec.vpc_of(self.spec.hosts[host_id].subnet)
+        webs = [h for h in self.spec.hosts_of("web") if self.spec.vpc_of(h.subnet) == vpc]
+        return sorted(webs, key=lambda h: h.name)
 
     def bastion(self) -> None:
-        webs = sorted(self.spec.hosts_of("web"), key=lambda h: h.name)
+        tasks = []
         for host in sorted(self.spec.hosts_of("other"), key=lambda h: h.name):
             n, ns = self.node(host.id), self.lab.node_ns[host.id]
-            for web in webs:
+            for web in self.reachable_webs(host.id):
                 w = self.node(web.id)
                 hops = self.hops_between(host.subnet, n.ip, w.ip)
-                for kind, run in (
-                    ("ICMP", lambda ns=ns, n=n, w=w: probes.ping(ns, n.ip, w.ip)),
-                    ("HTTP", lambda ns=ns, w=w: probes.http_get(ns, w.ip)),
-                ):
-                    result = run()
-                    flow = f"{host.name} -> {web.name} ({kind})"
-                    self.add(judge(self.s, "3 bastion", flow, result, hops), result)
+                tasks.append(
+                    (
+                        f"{host.name} -> {web.name} (ICMP)",
+                        hops,
+                        partial(probes.ping, ns, n.ip, w.ip),
+                    )
+                )
+                tasks.append(
+                    (f"{host.name} -> {web.name} (HTTP)", hops, partial(probes.http_get, ns, w.ip))
+                )
+        self.run_all(tasks, "3 bastion")
 
     def sizes(self) -> None:
         """GWLB carries packets up to 8,500 bytes: one just under passes, one over is dropped."""
         others = sorted(self.spec.hosts_of("other"), key=lambda h: h.name)
-        webs = sorted(self.spec.hosts_of("web"), key=lambda h: h.name)
-        if not others or not webs:
+        webs = self.reachable_webs(others[0].id) if others else []
+        if not webs:
             return
         src, dst = others[0], webs[0]
         n, w, ns = self.node(src.id), self.node(dst.id), self.lab.node_ns[src.id]

@@ -4,6 +4,7 @@ deny-all policy and a broken appliance fail; bad input and signals leave nothing
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,11 +18,12 @@ from lab.netns import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SETS = sorted(p.parent for p in (REPO / "output").glob("*/single-vpc/CN-GWLB.yml"))
+SEPARATED = REPO / "output" / "aws" / "separated-vpc"
 ROW = re.compile(r"^\| (PASS|FAIL) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|")
 
 pytestmark = pytest.mark.skipif(
-    bool(unavailable()) or not os.path.exists("/usr/sbin/nft") and not os.path.exists("/sbin/nft"),
-    reason=unavailable() or "needs nftables",
+    bool(unavailable()) or not shutil.which("nft"),
+    reason=unavailable() or "needs nftables (apt-get install -y nftables)",
 )
 
 
@@ -75,6 +77,16 @@ def test_committed_set_passes_the_whole_plan(run_lab, directory):
         assert r["out"] == r["back"] == f"GwlbEndpoint{az}"
     assert "GWLB dropped 1 oversized" in text
     assert "lab: 0 FAIL" not in text and ", 0 FAIL; verdict in" in text
+
+
+@pytest.mark.skipif(not SEPARATED.is_dir(), reason="no committed separated-vpc set")
+def test_separated_set_passes_across_vpcs(run_lab):
+    """Endpoints in the application VPC, GWLB and appliances in the inspection VPC."""
+    code, table, text = run_lab(SEPARATED, "--no-drill")
+    assert code == 0, text
+    assert "(2 VPC, 2 GWLB endpoints, 2 appliances" in text
+    flows = [r for r in table if r["step"] in ("1 egress", "2 ALB", "3 bastion")]
+    assert len(flows) >= 14 and all(r["result"] == "PASS" for r in flows)
 
 
 def test_replaced_quickstarts_routes_are_reachable_but_fail(run_lab, tmp_path):
