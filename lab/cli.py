@@ -56,6 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "this (default 0.1: a 10 s interval becomes 1 s); thresholds are unchanged",
     )
     p.add_argument(
+        "--security-groups",
+        action="store_true",
+        help="enforce the set's security groups in each host (nftables); probes they stop "
+        "are BLOCKED rows, not failures, unless they leave a pair no way through",
+    )
+    p.add_argument(
         "--no-drill", action="store_true", help="skip step 5 (stop and restart the appliances)"
     )
     return p.parse_args(argv)
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     policy = args.policy.read_bytes() if args.policy else None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     started = time.monotonic()
-    session = Session(spec, args.time_scale, policy)
+    session = Session(spec, args.time_scale, policy, security_groups=args.security_groups)
     try:
         session.up()
         missing = session.wait_ready(READY_TIMEOUT)
@@ -169,9 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.policy:
             print(f"lab: appliances run with policy {args.policy}")
+        if args.security_groups:
+            print("lab: security groups enforced in every host and ALB node")
         print(plan.table(rows))
+        blocked = sum(r.result == "BLOCKED" for r in rows)
         print(
-            f"lab: {len(rows) - len(failed)} PASS, {len(failed)} FAIL; verdict in {elapsed:.1f} s"
+            f"lab: {len(rows) - len(failed) - blocked} PASS, {blocked} BLOCKED, {len(failed)} FAIL;"
+            f" verdict in {elapsed:.1f} s"
         )
         if args.keep:
             print("lab: kept up until Ctrl-C. Try:")

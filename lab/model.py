@@ -90,6 +90,23 @@ class Igw:
 
 
 @dataclass(frozen=True)
+class SgRule:
+    protocol: int  # IP protocol number; -1 for all
+    from_port: int  # ports, or ICMP type and code; -1 for all
+    to_port: int
+    cidr: str | None
+    group: str | None  # SourceSecurityGroupId / DestinationSecurityGroupId
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    id: str
+    name: str
+    ingress: tuple[SgRule, ...]
+    egress: tuple[SgRule, ...]
+
+
+@dataclass(frozen=True)
 class Host:
     id: str
     name: str
@@ -97,6 +114,7 @@ class Host:
     role: str  # appliance, web, other
     user_data: str
     public: bool  # holds an Elastic IP
+    security_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,7 @@ class Alb:
     port: int
     target_group: str
     targets: tuple[tuple[str, int], ...]  # (host id, port)
+    security_groups: tuple[str, ...] = ()
 
 
 @dataclass
@@ -122,6 +141,7 @@ class LabSpec:
     target_groups: dict[str, TargetGroup] = field(default_factory=dict)
     hosts: dict[str, Host] = field(default_factory=dict)
     albs: dict[str, Alb] = field(default_factory=dict)
+    security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
 
     def hosts_of(self, role: str) -> list[Host]:
         return [h for h in self.hosts.values() if h.role == role]
@@ -149,6 +169,22 @@ def _health(p: dict, gateway: bool) -> HealthCheck:
         healthy=int(p.get("HealthyThresholdCount", 5)),
         unhealthy=int(p.get("UnhealthyThresholdCount", 2)),
         matcher=str((p.get("Matcher") or {}).get("HttpCode", "200-399" if gateway else "200")),
+    )
+
+
+PROTOCOLS = {"-1": -1, "all": -1, "tcp": 6, "udp": 17, "icmp": 1}
+
+
+def _sg_rule(p: dict) -> SgRule:
+    proto = str(p.get("IpProtocol", "-1")).lower()
+    number = PROTOCOLS[proto] if proto in PROTOCOLS else int(proto)
+    group = p.get("SourceSecurityGroupId") or p.get("DestinationSecurityGroupId")
+    return SgRule(
+        number,
+        int(p.get("FromPort", -1)),
+        int(p.get("ToPort", -1)),
+        p.get("CidrIp"),
+        group,
     )
 
 
@@ -218,7 +254,27 @@ class _Reader:
             spec.nats[rid] = Nat(rid, logical, p["SubnetId"])
         self._balancers()
         self._hosts()
+        self._security_groups()
         return spec
+
+    def _security_groups(self) -> None:
+        extra: dict[str, dict[str, list[SgRule]]] = {}
+        for kind, way in (("Ingress", "ingress"), ("Egress", "egress")):
+            for *_, p in self.each(f"AWS::EC2::SecurityGroup{kind}"):
+                extra.setdefault(p["GroupId"], {}).setdefault(way, []).append(_sg_rule(p))
+        for _, logical, rid, p in self.each("AWS::EC2::SecurityGroup"):
+            more = extra.get(rid, {})
+            ingress = [_sg_rule(r) for r in p.get("SecurityGroupIngress", [])]
+            if "SecurityGroupEgress" in p:
+                egress = [_sg_rule(r) for r in p["SecurityGroupEgress"]]
+            else:  # AWS's default: everything out
+                egress = [SgRule(-1, -1, -1, "0.0.0.0/0", None)]
+            self.spec.security_groups[rid] = SecurityGroup(
+                rid,
+                logical,
+                tuple(ingress + more.get("ingress", [])),
+                tuple(egress + more.get("egress", [])),
+            )
 
     def _balancers(self) -> None:
         spec = self.spec
@@ -253,7 +309,10 @@ class _Reader:
                 targets = self.resource(tg)
                 tprops = targets[0].props(targets[1])
                 listed = tuple((t["Id"], int(t.get("Port", 80))) for t in tprops.get("Targets", []))
-                spec.albs[rid] = Alb(rid, logical, tuple(p["Subnets"]), port[rid], tg, listed)
+                groups = tuple(p.get("SecurityGroups", []))
+                spec.albs[rid] = Alb(
+                    rid, logical, tuple(p["Subnets"]), port[rid], tg, listed, groups
+                )
         services = {
             rid: p["GatewayLoadBalancerArns"]
             for _, _, rid, p in self.each("AWS::EC2::VPCEndpointService")
@@ -273,7 +332,13 @@ class _Reader:
         for _, logical, rid, p in self.each("AWS::EC2::Instance"):
             role = "web" if rid in web_targets else "other"
             spec.hosts[rid] = Host(
-                rid, logical, p["SubnetId"], role, str(p.get("UserData", "")), rid in eip_instances
+                rid,
+                logical,
+                p["SubnetId"],
+                role,
+                str(p.get("UserData", "")),
+                rid in eip_instances,
+                tuple(p.get("SecurityGroupIds", [])),
             )
         gateway_tgs = {t for t, g in spec.target_groups.items() if g.protocol == "GENEVE"}
         for _s, logical, rid, p in self.each("AWS::AutoScaling::AutoScalingGroup"):
@@ -295,6 +360,7 @@ class _Reader:
                     role,
                     str(data.get("UserData", "")),
                     False,
+                    tuple(data.get("SecurityGroupIds", [])),
                 )
 
 

@@ -35,6 +35,14 @@ class Row:
     endpoint_back: str = "-"
     appliance: str = "-"
     detail: str = ""
+    blocked: bool = False  # stopped by a security group, as on AWS (not a failure)
+
+    @property
+    def result(self) -> str:
+        return "FAIL" if not self.ok else "BLOCKED" if self.blocked else "PASS"
+
+
+Task = tuple[str, str, Callable[[], probes.Result], str]  # flow, hops, probe, blocked by
 
 
 def _pairs(pairs: set[tuple[str, str]], session: Session, index: int) -> str:
@@ -50,8 +58,14 @@ def judge(
     result: probes.Result,
     hops: str,
     expect_reply: bool = True,
+    blocked: str = "",
 ) -> Row:
-    """A probe's row: answered (or not, as expected), and inspected symmetrically."""
+    """A probe's row: answered (or not, as expected), and inspected symmetrically; a probe a
+    security group stops must go unanswered."""
+    if blocked:
+        if result.ok:
+            return Row(step, flow, False, hops, detail=f"answered although {blocked}")
+        return Row(step, flow, True, hops, detail=f"security group {blocked}", blocked=True)
     rec: FlowRecord | None = None
     if result.src[0]:
         rec = session.emulator.record(result.proto, result.src, result.dst)
@@ -133,19 +147,31 @@ class Plan:
 
     # --- the steps ------------------------------------------------------------------------
 
-    def run_all(
-        self,
-        tasks: list[tuple[str, str, Callable[[], probes.Result]]],
-        step: str,
-        expect: bool = True,
-    ) -> list[Row]:
+    def run_all(self, tasks: list[Task], step: str, expect: bool = True) -> list[Row]:
         """Probes of one step run side by side (each waits on its own timeout); rows keep order."""
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             results = list(pool.map(lambda t: t[2](), tasks))
         rows = []
-        for (flow, hops, _), result in zip(tasks, results, strict=True):
-            rows.append(self.add(judge(self.s, step, flow, result, hops, expect), result))
+        for (flow, hops, _, blocked), result in zip(tasks, results, strict=True):
+            row = judge(self.s, step, flow, result, hops, expect, blocked)
+            rows.append(self.add(row, result))
         return rows
+
+    def need_one(self, rows: list[Row], group: Callable[[Row], str], step: str) -> None:
+        """Where security groups stop every probe of a pair, that pair has no way through."""
+        groups: dict[str, list[Row]] = {}
+        for r in rows:
+            groups.setdefault(group(r), []).append(r)
+        for name, members in groups.items():
+            if all(r.blocked for r in members):
+                self.rows.append(
+                    Row(step, f"{name}: any probe", False, detail="security groups allow none")
+                )
+
+    @property
+    def http_ports(self) -> tuple[int, ...]:
+        """HTTP on 80; with security groups also on 443, all the web servers may send out."""
+        return (80, 443) if self.s.security_groups else (80,)
 
     def egress(
         self,
@@ -154,8 +180,10 @@ class Plan:
         timeout: float = 2.0,
         icmp: bool = True,
         expect: bool = True,
+        ports: tuple[int, ...] | None = None,
     ) -> list[Row]:
-        tasks = []
+        tasks: list[Task] = []
+        server = A.SERVER_IP
         for host in sorted(self.spec.hosts_of("web"), key=lambda h: h.name):
             n, ns = self.node(host.id), self.lab.node_ns[host.id]
             hops = self.hops_out(host.subnet, n.ip)
@@ -164,17 +192,22 @@ class Plan:
                     (
                         f"{host.name} -> internet server (ICMP){suffix}",
                         hops,
-                        partial(probes.ping, ns, n.ip, A.SERVER_IP, timeout=timeout),
+                        partial(probes.ping, ns, n.ip, server, timeout=timeout),
+                        self.s.blocked(host.id, n.ip, None, server, 1, 8),
                     )
                 )
-            tasks.append(
-                (
-                    f"{host.name} -> internet server (HTTP){suffix}",
-                    hops,
-                    partial(probes.http_get, ns, A.SERVER_IP, timeout=timeout),
+            for port in ports or self.http_ports:
+                tasks.append(
+                    (
+                        f"{host.name} -> internet server (HTTP :{port}){suffix}",
+                        hops,
+                        partial(probes.http_get, ns, server, port, timeout=timeout),
+                        self.s.blocked(host.id, n.ip, None, server, 6, port),
+                    )
                 )
-            )
-        return self.run_all(tasks, step, expect)
+        rows = self.run_all(tasks, step, expect)
+        self.need_one(rows, lambda r: r.flow.split(" (")[0], step)
+        return rows
 
     def alb(self) -> None:
         webs = {h.id: self.web_text(h.id) for h in self.spec.hosts_of("web")}
@@ -187,6 +220,12 @@ class Plan:
                 web, text = self.node(hid), webs.get(hid, "")
                 flow = f"client -> {node.label} ({node.public_ip}) -> {self.spec.hosts[hid].name}"
                 hops = "internet > igw > ALB node > " + self.hops_between(sid, node.ip, web.ip)
+                blocked = self.s.blocked(
+                    None, A.CLIENT_IP, node.id, node.ip, 6, alb.port
+                ) or self.s.blocked(node.id, node.ip, hid, web.ip, 6, dict(alb.targets)[hid])
+                if blocked:  # the ALB is the way in: a security group in its way is a failure
+                    self.add(Row("2 ALB", flow, False, hops, detail=f"blocked: {blocked}"))
+                    continue
                 if web.ip not in seen:
                     why = "; ".join(sorted(set(failures))) or "never answered"
                     self.add(Row("2 ALB", flow, False, hops, detail=f"no '{text}': {why}"))
@@ -239,12 +278,19 @@ class Plan:
                         f"{host.name} -> {web.name} (ICMP)",
                         hops,
                         partial(probes.ping, ns, n.ip, w.ip),
+                        self.s.blocked(host.id, n.ip, web.id, w.ip, 1, 8),
                     )
                 )
                 tasks.append(
-                    (f"{host.name} -> {web.name} (HTTP)", hops, partial(probes.http_get, ns, w.ip))
+                    (
+                        f"{host.name} -> {web.name} (HTTP :80)",
+                        hops,
+                        partial(probes.http_get, ns, w.ip),
+                        self.s.blocked(host.id, n.ip, web.id, w.ip, 6, 80),
+                    )
                 )
-        self.run_all(tasks, "3 bastion")
+        rows = self.run_all(tasks, "3 bastion")
+        self.need_one(rows, lambda r: r.flow.split(" (")[0], "3 bastion")
 
     def sizes(self) -> None:
         """GWLB carries packets up to 8,500 bytes: one just under passes, one over is dropped."""
@@ -254,6 +300,12 @@ class Plan:
             return
         src, dst = others[0], webs[0]
         n, w, ns = self.node(src.id), self.node(dst.id), self.lab.node_ns[src.id]
+        blocked = self.s.blocked(src.id, n.ip, dst.id, w.ip, 1, 8)
+        if blocked:
+            for size in (BIG_OK, BIG_DROPPED):
+                flow = f"{src.name} -> {dst.name} ICMP {size + 28} bytes"
+                self.rows.append(Row("3 bastion", flow, True, detail=blocked, blocked=True))
+            return
         before = self.em.drops["over_8500_bytes"]
         ok = probes.ping(ns, n.ip, w.ip, size=BIG_OK)
         self.rows.append(
@@ -331,7 +383,9 @@ class Plan:
                 f"({hc.unhealthy} x {hc.interval:g} s + {hc.timeout:g} s timeout, x{scale:g})",
             )
         )
-        rows = self.egress("5 failure", f" with {victim.name} down", icmp=False)
+        rows = self.egress(
+            "5 failure", f" with {victim.name} down", icmp=False, ports=self.http_ports[-1:]
+        )
         for row in rows:
             if victim.name in row.appliance:
                 row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"
@@ -348,6 +402,7 @@ class Plan:
             timeout=1.0,
             icmp=False,
             expect=False,
+            ports=self.http_ports[-1:],
         )
         limit_up = (hc.healthy * hc.interval) * scale + 10.0  # plus the appliance's start-up
         began = time.monotonic()
@@ -366,7 +421,7 @@ class Plan:
                 f"every {hc.interval * scale:g} s)",
             )
         )
-        self.egress("5 failure", " after restart", icmp=False)
+        self.egress("5 failure", " after restart", icmp=False, ports=self.http_ports[-1:])
 
 
 def _hops(f: routepath.FlowResult) -> str:
@@ -439,7 +494,7 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         extra = "; ".join(x for x in (r.hops, r.detail) if x)
         lines.append(
-            f"| {'PASS' if r.ok else 'FAIL'} | {r.step} | {r.flow} | {r.endpoint_out} | "
+            f"| {r.result} | {r.step} | {r.flow} | {r.endpoint_out} | "
             f"{r.endpoint_back} | {r.appliance} | {extra} |"
         )
     return "\n".join(lines)

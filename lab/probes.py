@@ -44,7 +44,10 @@ def ping(
         for seq in range(1, count + 1):
             header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
             packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
-            s.sendto(packet, (dst, 0))
+            try:
+                s.sendto(packet, (dst, 0))
+            except OSError as exc:  # e.g. a host firewall (security group) refusing it
+                return Result(False, f"ICMP: {exc.strerror}", (src, 0), (dst, 0), 1)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 s.settimeout(max(0.01, deadline - time.monotonic()))

@@ -9,21 +9,27 @@ import tempfile
 from pathlib import Path
 
 from lab import addresses as A
-from lab import network
+from lab import network, security
 from lab.alb import AlbNode
 from lab.gwlb import Emulator
 from lab.hosts import Hosts, StartError, python_for_hosts, wait_for
 from lab.model import LabSpec
-from lab.nsutil import socket_in
+from lab.nsutil import nft, socket_in
 
 INTERNET_PORTS = (80, 443)  # 443 too: the web servers' security group lets only HTTPS out
 
 
 class Session:
     def __init__(
-        self, spec: LabSpec, scale: float, policy: bytes | None = None, token: str | None = None
+        self,
+        spec: LabSpec,
+        scale: float,
+        policy: bytes | None = None,
+        token: str | None = None,
+        security_groups: bool = False,
     ):
         self.spec, self.scale, self.policy = spec, scale, policy
+        self.security_groups = security_groups
         self.token = token or str(os.getpid())
         self.base = Path(tempfile.mkdtemp(prefix=f"gwlb-lab-{self.token}-"))
         self.python, self.python_note = python_for_hosts()
@@ -39,6 +45,10 @@ class Session:
         self.emulator.open()
         network.install_routes(lab)
         self.emulator.start()
+        if self.security_groups:
+            for node_id, groups in self._grouped().items():
+                rules = security.ruleset([spec.security_groups[g] for g in groups], self.members)
+                nft(lab.node_ns[node_id], rules)
         self.hosts.internet_server(lab.server, A.SERVER_IP, INTERNET_PORTS)
         for host in spec.hosts.values():
             policy = self.policy if host.role == "appliance" else None
@@ -62,6 +72,41 @@ class Session:
                 )
                 albnode.start()
                 self.albs.append(albnode)
+
+    def groups_of(self, node_id: str | None) -> tuple[str, ...]:
+        """Security groups on a host or an ALB node (ALB node ids are "<alb>@<subnet>")."""
+        if node_id is None:
+            return ()
+        if node_id in self.spec.hosts:
+            return self.spec.hosts[node_id].security_groups
+        alb = self.spec.albs.get(node_id.split("@", 1)[0])
+        return alb.security_groups if alb else ()
+
+    def _grouped(self) -> dict[str, tuple[str, ...]]:
+        ids = list(self.spec.hosts) + [
+            f"{a.id}@{s}" for a in self.spec.albs.values() for s in a.subnets
+        ]
+        return {i: self.groups_of(i) for i in ids if self.groups_of(i)}
+
+    def members(self, group: str) -> set[str]:
+        return {self.lab.plan.nodes[i].ip for i, g in self._grouped().items() if group in g}
+
+    def blocked(
+        self, src: str | None, src_ip: str, dst: str | None, dst_ip: str, proto: int, port: int
+    ) -> str:
+        """Which security group stops this packet; '' when none does or they are not emulated."""
+        if not self.security_groups:
+            return ""
+        return security.verdict(
+            self.spec,
+            self.members,
+            self.groups_of(src),
+            src_ip,
+            self.groups_of(dst),
+            dst_ip,
+            proto,
+            port,
+        )
 
     def wait_ready(self, timeout: float) -> list[str]:
         """Waits for appliances and ALB targets to turn healthy; returns what never did."""

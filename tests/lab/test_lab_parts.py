@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from lab import addresses as A
-from lab import cloudinit, geneve
+from lab import cloudinit, geneve, security
 from lab.gwlb import Emulator, FlowRecord, Node, flow_key, parse_geneve, parse_ipv4, pick
 from lab.health import Health, Target, matches
-from lab.model import load_spec
+from lab.model import SecurityGroup, SgRule, load_spec
 
 SET = Path(__file__).resolve().parents[2] / "output" / "aws" / "single-vpc"
 
@@ -243,3 +243,44 @@ def test_only_link_settings_are_replayed_from_boot_commands():
         "  - ip link set dev eth0 up > /tmp/x\n"
     )
     assert boot.network_commands() == [["sh", "-c", "ip link set dev eth0 mtu 8500"]]
+
+
+def _members_of(spec, plan):
+    def members(group):
+        return {plan.nodes[h.id].ip for h in spec.hosts.values() if group in h.security_groups}
+
+    return members
+
+
+def test_security_group_verdicts_follow_the_shipped_rules():
+    spec = load_spec(SET)
+    plan = A.plan(spec)
+    members = _members_of(spec, plan)
+    web = sorted(spec.hosts_of("web"), key=lambda h: h.name)[0]
+    bastion = spec.hosts_of("other")[0]
+    web_ip, bastion_ip = plan.nodes[web.id].ip, plan.nodes[bastion.id].ip
+    sgs = web.security_groups
+
+    def verdict(src, src_ip, dst, dst_ip, proto, port):
+        return security.verdict(spec, members, src, src_ip, dst, dst_ip, proto, port)
+
+    assert verdict(sgs, web_ip, (), A.SERVER_IP, 6, 443) == ""
+    assert "no tcp/80 out" in verdict(sgs, web_ip, (), A.SERVER_IP, 6, 80)
+    assert "no icmp out" in verdict(sgs, web_ip, (), A.SERVER_IP, 1, 8)
+    assert verdict(bastion.security_groups, bastion_ip, sgs, web_ip, 6, 80) == ""
+    # Into the web server only from the public subnets: not from another web server.
+    other_ip = plan.nodes[sorted(spec.hosts_of("web"), key=lambda h: h.name)[1].id].ip
+    assert "no tcp/80 in from" in verdict((), other_ip, sgs, web_ip, 6, 80)
+
+
+def test_security_group_ruleset_is_stateful_and_default_drop():
+    rule = SgRule(6, 80, 80, "10.0.0.0/24", None)
+    icmp = SgRule(1, 8, -1, "0.0.0.0/0", None)
+    by_group = SgRule(17, 6081, 6081, None, "G/Peers")
+    group = SecurityGroup("G/Sg", "Sg", (rule, by_group), (icmp,))
+    text = security.ruleset([group], lambda g: {"10.0.4.5", "10.0.5.5"})
+    assert text.count("policy drop;") == 2
+    assert text.count("ct state established,related accept") == 2
+    assert "ip saddr 10.0.0.0/24 meta l4proto tcp tcp dport 80-80 accept" in text
+    assert "ip saddr { 10.0.4.5, 10.0.5.5 } meta l4proto udp udp dport 6081-6081 accept" in text
+    assert "ip daddr 0.0.0.0/0 meta l4proto icmp icmp type 8 accept" in text

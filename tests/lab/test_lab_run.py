@@ -19,7 +19,9 @@ from lab.netns import unavailable
 REPO = Path(__file__).resolve().parents[2]
 SETS = sorted(p.parent for p in (REPO / "output").glob("*/single-vpc/CN-GWLB.yml"))
 SEPARATED = REPO / "output" / "aws" / "separated-vpc"
-ROW = re.compile(r"^\| (PASS|FAIL) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|")
+ROW = re.compile(
+    r"^\| (PASS|FAIL|BLOCKED) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|"
+)
 
 pytestmark = pytest.mark.skipif(
     bool(unavailable()) or not shutil.which("nft"),
@@ -87,6 +89,24 @@ def test_separated_set_passes_across_vpcs(run_lab):
     assert "(2 VPC, 2 GWLB endpoints, 2 appliances" in text
     flows = [r for r in table if r["step"] in ("1 egress", "2 ALB", "3 bastion")]
     assert len(flows) >= 14 and all(r["result"] == "PASS" for r in flows)
+
+
+def test_security_groups_block_what_the_set_blocks(run_lab):
+    """With --security-groups, the shipped groups stop ICMP and HTTP on 80 out of the web servers
+    (HTTPS only) and ICMP from the bastion; everything they allow still passes, inspected."""
+    code, table, text = run_lab(SETS[0], "--security-groups", "--no-drill")
+    assert code == 0, text
+    status = {r["flow"]: r["result"] for r in table}
+    for n in (1, 2):
+        assert status[f"WebServer{n} -> internet server (ICMP)"] == "BLOCKED"
+        assert status[f"WebServer{n} -> internet server (HTTP :80)"] == "BLOCKED"
+        assert status[f"WebServer{n} -> internet server (HTTP :443)"] == "PASS"
+        assert status[f"Bastion -> WebServer{n} (ICMP)"] == "BLOCKED"
+        assert status[f"Bastion -> WebServer{n} (HTTP :80)"] == "PASS"
+    assert [r["result"] for r in table if r["step"] == "2 ALB"] == ["PASS"] * 4
+    # Blocked by the host's own firewall: the GWLB never saw those packets.
+    blocked = [r for r in table if r["result"] == "BLOCKED"]
+    assert all(r["out"] == "-" and r["back"] == "-" for r in blocked)
 
 
 def test_replaced_quickstarts_routes_are_reachable_but_fail(run_lab, tmp_path):
