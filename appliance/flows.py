@@ -15,19 +15,17 @@ def flow_key(endpoint, proto, src, sport, dst, dport):
     return proto, endpoint, dst, dport, src, sport
 
 
-def oldest_seen(table):
-    return next(iter(table.values())).seen
-
-
 class Flow:
     """One flow: its verdict, and the orientation it was judged in (its initiator's source and
     destination), so that a policy reload can judge it again. `seen` is 0 once it left the
     table, which tells the fast path to stop using it."""
 
-    __slots__ = ("seen", "allowed", "version", "proto", "src", "sport", "dst", "dport", "midstream")
+    __slots__ = (
+        "seen", "idle", "allowed", "version", "proto", "src", "sport", "dst", "dport", "midstream"
+    )  # fmt: skip
 
     def __init__(self, seen, version, proto, src, sport, dst, dport, midstream=False):
-        self.seen, self.allowed, self.midstream = seen, False, midstream
+        self.seen, self.idle, self.allowed, self.midstream = seen, 0.0, False, midstream
         self.version, self.proto = version, proto
         self.src, self.sport, self.dst, self.dport = src, sport, dst, dport
 
@@ -47,56 +45,56 @@ class Flow:
 
 
 class FlowTable:
-    """Bounded flows: idle ones expire (TCP and others apart), the least recently seen is
-    evicted when full. Keys come from flow_key."""
+    """Bounded flows, least recently seen first: a flow idle longer than its protocol's timeout
+    (TCP or any other) is gone, and the least recently seen is evicted when the table is full.
+    Keys come from flow_key."""
 
     def __init__(self, size, tcp_idle=350.0, other_idle=120.0):
-        self.size = size
-        self.tables = ((OrderedDict(), tcp_idle), (OrderedDict(), other_idle))  # TCP, others
+        self.size, self.tcp_idle, self.other_idle = size, tcp_idle, other_idle
+        self.flows = OrderedDict()
         self.evicted = self.expired = 0
 
     def __len__(self):
-        return len(self.tables[0][0]) + len(self.tables[1][0])
+        return len(self.flows)
 
     def __iter__(self):
-        for table, _ in self.tables:
-            yield from table.values()
+        return iter(self.flows.values())
 
     def get(self, key, now):
-        table, idle = self.tables[key[0] != 6]
-        flow = table.get(key)
+        flow = self.flows.get(key)
         if flow:
             age = now - flow.seen
-            if age > idle:
-                del table[key]
+            if age > flow.idle:
+                del self.flows[key]
                 flow.seen = 0
                 self.expired += 1
                 return None
             if age > TOUCH:  # moving on every packet costs; once a second keeps the order
                 flow.seen = now
-                table.move_to_end(key)
+                self.flows.move_to_end(key)
         return flow
 
     def add(self, key, flow):
         """Insert a new flow, or replace the one under key."""
-        table = self.tables[key[0] != 6][0]
-        if key in table:
-            table.pop(key).seen = 0
-        while len(self) >= self.size:
-            oldest = min((t for t, _ in self.tables if t), key=oldest_seen)
-            oldest.popitem(last=False)[1].seen = 0
+        flow.idle = self.tcp_idle if key[0] == 6 else self.other_idle
+        old = self.flows.pop(key, None)
+        if old:
+            old.seen = 0
+        if len(self.flows) >= self.size:
+            self.flows.popitem(last=False)[1].seen = 0
             self.evicted += 1
-        table[key] = flow
+        self.flows[key] = flow
         return flow
 
     def expire(self, now):
-        """Forget idle flows from the old end; bounded work per call."""
-        limit = EXPIRE_BATCH
-        for table, idle in self.tables:
-            while table and limit and now - oldest_seen(table) > idle:
-                table.popitem(last=False)[1].seen = 0
-                limit -= 1
-                self.expired += 1
+        """Forget idle flows from the old end, at most EXPIRE_BATCH a call. A flow with a
+        longer timeout ahead may hold idle ones behind it a while; lookups still refuse them."""
+        for _ in range(EXPIRE_BATCH):
+            flow = next(iter(self.flows.values()), None)
+            if flow is None or now - flow.seen <= flow.idle:
+                return
+            self.flows.popitem(last=False)[1].seen = 0
+            self.expired += 1
 
 
 class Fragments:
