@@ -26,6 +26,7 @@ FAST_MAX = 65536
 # Fast path: smallest IPv4 total length by protocol. Only TCP and UDP: their 4 port bytes are
 # the same in every packet of a flow (ICMP's hold a checksum).
 FAST = {6: 40, 17: 28}
+UNFRAGMENTED = (b"\0\0", b"\x40\0")  # IPv4 flags and fragment offset: none, or DF only
 
 
 class Counters:
@@ -95,6 +96,7 @@ class Handler:
         self.fast = {}
 
     def handle(self, d, now):
+        """d: the datagram, bytes (anything else is copied to bytes first)."""
         c = self.counters
         c.received += 1
         n = len(d)
@@ -102,16 +104,14 @@ class Handler:
             if n > MAX_PAYLOAD:
                 c.oversized += 1
                 return False
+            if type(d) is not bytes:
+                d = bytes(d)
             key = None
             h = 8 + (d[0] & 63) * 4 if n else n
             if n >= h + 24 and d[h] == 0x45:
-                m = FAST.get(d[h + 9])
-                if (
-                    m
-                    and m <= (d[h + 2] << 8 | d[h + 3]) <= n - h
-                    and not d[h + 6] & 0x3F | d[h + 7]
-                ):
-                    key = bytes(d[:h]), d[h + 9], bytes(d[h + 12 : h + 24])
+                m, size = FAST.get(d[h + 9]), d[h + 2] << 8 | d[h + 3]
+                if m and m <= size <= n - h and d[h + 6 : h + 8] in UNFRAGMENTED:
+                    key = d[:h], d[h + 9], d[h + 12 : h + 24]
                 f = self.fast.get(key)
                 if f and now - f.seen < TOUCH:
                     if f.allowed:
