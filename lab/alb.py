@@ -63,6 +63,8 @@ class AlbNode:
             self.server = ThreadingHTTPServer((self.address, self.port), handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def start_checks(self) -> None:
         self.checker.start()
 
     def stop(self) -> None:

@@ -116,6 +116,11 @@ class Session:
             timeout,
         )
         appliances = [h.id for h in self.spec.hosts_of("appliance")]
+        # The ALB's checks cross the GWLB: they start once the appliances had their say, so that
+        # a slow appliance start-up cannot leave web servers marked unhealthy for 5 intervals.
+        wait_for(lambda: all(em.targets[a].health.state != "initial" for a in appliances), timeout)
+        for node in self.albs:
+            node.start_checks()
         wait_for(
             lambda: (
                 all(em.targets[a].health.state != "initial" for a in appliances)
