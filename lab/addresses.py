@@ -151,3 +151,36 @@ def linux_routes(spec: LabSpec, p: Plan, table: str, vpc: str) -> list[LinuxRout
         elif r.kind == "igw":
             out.append(LinuxRoute(r.destination, "igw", IGW_LINK_GW))
     return out
+
+
+@dataclass
+class PolicyRouting:
+    tables: dict[int, list[LinuxRoute]]  # Linux table number -> its routes
+    sources: list[tuple[str, int]]  # (incoming device, table number), in rule order
+
+
+def policy_routing(spec: LabSpec, p: Plan, vpc: str) -> PolicyRouting:
+    """A VPC router's tables and rules: traffic is looked up in the table of the subnet it
+    leaves (by the bridge it came in on), of the endpoint's subnet for what an endpoint hands
+    back, and of the gateway's own table, when one is associated, for what enters from the
+    internet. Subnets without an association, and the gateway without one, use the VPC's main
+    table, which holds the local route only."""
+    main = 90 + p.vpc_index[vpc]
+    chosen: dict[int, str | None] = {main: None}
+    sources: list[tuple[str, int]] = []
+    table_of: dict[str, int] = {}
+    for s in sorted((s for s in spec.subnets.values() if s.vpc == vpc), key=lambda s: s.id):
+        table = spec.table_of_subnet.get(s.id)
+        number = table_of[s.id] = p.table_number[table] if table else main
+        chosen[number] = table
+        sources.append((p.bridge[s.id], number))
+    for eid, endpoint in sorted(spec.endpoints.items()):
+        if spec.subnets[endpoint.subnet].vpc == vpc:
+            sources.append((p.tun[eid], table_of[endpoint.subnet]))
+    for igw in spec.igws.values():
+        if igw.vpc == vpc:
+            number = p.table_number[igw.table] if igw.table else main
+            chosen[number] = igw.table
+            sources.append(("igw", number))
+    tables = {n: linux_routes(spec, p, t, vpc) for n, t in chosen.items()}
+    return PolicyRouting(tables, sources)

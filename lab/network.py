@@ -119,40 +119,19 @@ class Builder:
         ip_batch(router, lines)
 
     def tables(self, vpc: str) -> None:
-        """Policy routing in the VPC's router: traffic is looked up in the table of the subnet
-        it leaves (by the bridge it came in on), of the endpoint subnet for traffic an endpoint
-        returns, and of the gateway's table for traffic entering from the internet."""
-        lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
-        router = lab.router[vpc]
-        main_number = 90 + plan.vpc_index[vpc]
+        lab = self.lab
+        rules = A.policy_routing(lab.spec, lab.plan, vpc)
         lines = []
-        tables: dict[int, str | None] = {main_number: None}
-        sources: list[tuple[str, int]] = []
-        for s in (s for s in spec.subnets.values() if s.vpc == vpc):
-            table = spec.table_of_subnet.get(s.id)
-            number = plan.table_number[table] if table else main_number
-            tables[number] = table
-            sources.append((plan.bridge[s.id], number))
-        for eid, endpoint in spec.endpoints.items():
-            if spec.subnets[endpoint.subnet].vpc == vpc:
-                sources.append(
-                    (plan.tun[eid], [n for d, n in sources if d == plan.bridge[endpoint.subnet]][0])
-                )
-        for igw in spec.igws.values():
-            if igw.vpc == vpc:
-                number = plan.table_number[igw.table] if igw.table else main_number
-                tables[number] = igw.table
-                sources.append(("igw", number))
-        for number, table in tables.items():
-            for r in A.linux_routes(spec, plan, table, vpc):
+        for number, routes in rules.tables.items():
+            for r in routes:
                 if r.device == "blackhole":
                     lines.append(f"route add blackhole {r.destination} table {number}")
                 else:
                     via = f" via {r.via} onlink" if r.via else ""
                     lines.append(f"route add {r.destination}{via} dev {r.device} table {number}")
-        for i, (dev, number) in enumerate(sources):
+        for i, (dev, number) in enumerate(rules.sources):
             lines.append(f"rule add iif {dev} lookup {number} pref {1000 + i}")
-        ip_batch(router, lines)
+        ip_batch(lab.router[vpc], lines)
 
     def node(self, node: A.Node) -> None:
         lab, spec, plan = self.lab, self.lab.spec, self.lab.plan

@@ -7,7 +7,7 @@ import pytest
 from generator import cfn_yaml, deployed
 from lab import addresses as A
 from lab import evaluate
-from lab.model import Endpoint, LabSpec, Nat, Route, Subnet, load_spec
+from lab.model import Endpoint, Igw, LabSpec, Nat, Route, Subnet, load_spec
 
 COMMITTED = Path(__file__).resolve().parents[2] / "output"
 SETS = sorted(p.parent for p in COMMITTED.glob("*/single-vpc/CN-GWLB.yml"))
@@ -152,3 +152,57 @@ def test_host_addresses_stay_inside_their_subnets():
         seen.add(node.ip)
     with pytest.raises(ValueError, match="too small"):
         A.host_ip("10.0.0.0/28", 15)
+
+
+def test_each_way_in_looks_up_its_own_table():
+    spec = _tiny()
+    spec.igws = {"N/Igw": Igw("N/Igw", "Igw", "N/Vpc", None)}
+    plan = A.plan(spec)
+    rules = A.policy_routing(spec, plan, "N/Vpc")
+    by_dev = dict(rules.sources)
+    assert by_dev[plan.bridge["N/A"]] == plan.table_number["N/TA"]
+    # What endpoint E1 hands back follows the endpoint subnet's table.
+    assert by_dev[plan.tun["G/E1"]] == plan.table_number["N/TE"]
+    # No association: the subnet B and the gateway use the main table, the local route only.
+    main = by_dev[plan.bridge["N/B"]]
+    assert by_dev["igw"] == main
+    assert {r.device for r in rules.tables[main]} == {*plan.bridge.values(), "blackhole"}
+
+
+def test_a_gateway_route_table_steers_what_enters_from_the_internet():
+    spec = _tiny()
+    spec.routes["N/Edge"] = [Route("10.0.1.0/24", "gwlbe", "G/E1")]
+    spec.igws = {"N/Igw": Igw("N/Igw", "Igw", "N/Vpc", "N/Edge")}
+    plan = A.plan(spec)
+    rules = A.policy_routing(spec, plan, "N/Vpc")
+    edge = dict(rules.sources)["igw"]
+    assert edge == plan.table_number["N/Edge"]
+    routes = {r.destination: r.device for r in rules.tables[edge]}
+    assert routes["10.0.1.0/24"] == plan.tun["G/E1"]
+    assert routes["10.0.2.0/24"] == plan.bridge["N/B"]
+
+
+def test_gateway_route_table_association_is_read(tmp_path):
+    """A set with an edge association (added to a committed set) names the gateway's table."""
+    import shutil
+
+    import yaml
+
+    directory = tmp_path / "set"
+    shutil.copytree(SETS[0], directory)
+    path = directory / "Nested-Network.yml"
+    body = cfn_yaml.load(path)
+    body["Resources"]["EdgeTable"] = {
+        "Type": "AWS::EC2::RouteTable",
+        "Properties": {"VpcId": {"Ref": "Vpc"}},
+    }
+    body["Resources"]["EdgeAssociation"] = {
+        "Type": "AWS::EC2::GatewayRouteTableAssociation",
+        "Properties": {
+            "GatewayId": {"Ref": "InternetGateway"},
+            "RouteTableId": {"Ref": "EdgeTable"},
+        },
+    }
+    path.write_text(yaml.safe_dump(body, sort_keys=False, width=1000))
+    (igw,) = load_spec(directory).igws.values()
+    assert igw.table == "NetworkStack/EdgeTable"
