@@ -367,7 +367,11 @@ class Plan:
         tg = self.spec.target_groups[next(iter(self.spec.gwlbs.values())).target_group]
         hc, scale = tg.health, self.s.scale
         limit_down = (hc.unhealthy * hc.interval + hc.timeout) * scale + 0.5
-        victim = appliances[0]
+        # An ICMP flow of step 1 (its key has no ports, so a new echo is the same flow) shows
+        # what becomes of an existing flow: its appliance is the one stopped.
+        ids = {h.id for h in appliances}
+        pinned = next((r for r in self.carried if r.key.proto == 1 and r.target in ids), None)
+        victim = self.spec.hosts[pinned.target] if pinned else appliances[0]
         for svc in hosts.of(victim.id):
             svc.stop()
         began = time.monotonic()
@@ -383,13 +387,15 @@ class Plan:
                 f"({hc.unhealthy} x {hc.interval:g} s + {hc.timeout:g} s timeout, x{scale:g})",
             )
         )
+        if pinned is not None:
+            self.existing_flow(pinned, victim.name, tg.rebalance)
         rows = self.egress(
             "5 failure", f" with {victim.name} down", icmp=False, ports=self.http_ports[-1:]
         )
         for row in rows:
             if victim.name in row.appliance:
                 row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"
-        for host in appliances[1:]:
+        for host in appliances:  # the victim's services are stopped already: a no-op for them
             for svc in hosts.of(host.id):
                 svc.stop()
         wait_for(
@@ -422,6 +428,24 @@ class Plan:
             )
         )
         self.egress("5 failure", " after restart", icmp=False, ports=self.http_ports[-1:])
+
+    def existing_flow(self, rec: FlowRecord, victim: str, rebalance: bool) -> None:
+        """With target_failover rebalance, a flow of a failed appliance moves to a healthy one;
+        without it (AWS's default) the flow stays with the failed appliance and is lost."""
+        src = rec.first[0]
+        dst = rec.key.b[0] if rec.key.a[0] == src else rec.key.a[0]
+        node = next(n for n in self.lab.plan.nodes.values() if n.ip == src)
+        result = probes.ping(self.lab.node_ns[node.id], src, dst, timeout=1.5)
+        now = self.em.label(rec.target) if rec.target else "none"
+        mode = "rebalance" if rebalance else "no_rebalance"
+        flow = f"existing flow {node.label} -> {dst} (ICMP) after {victim} failed"
+        if rebalance:
+            ok = result.ok and now != victim
+            detail = f"{result.detail}; moved to {now} ({mode})"
+        else:
+            ok = not result.ok and now == victim
+            detail = f"{result.detail}; stays with {victim}, lost ({mode}, AWS's default)"
+        self.rows.append(Row("5 failure", flow, ok, appliance=now, detail=detail))
 
 
 def _hops(f: routepath.FlowResult) -> str:

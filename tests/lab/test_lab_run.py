@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from lab_mutations import copy_set, drop_exact_subnet_routes, swallowing_appliance
 
+from generator import cfn_yaml
 from lab.cli import main
 from lab.netns import unavailable
 
@@ -78,6 +79,18 @@ def test_committed_set_passes_the_whole_plan(run_lab, directory):
         az = re.search(r"PublicSubnet(\d)", r["flow"]).group(1)
         assert r["out"] == r["back"] == f"GwlbEndpoint{az}"
     assert "GWLB dropped 1 oversized" in text
+    # The target group's failover attribute decides what became of the stopped appliance's flow.
+    groups = cfn_yaml.load(directory / "Nested-GWLB.yml")["Resources"]
+    attrs = {
+        a["Key"]: a["Value"]
+        for res in groups.values()
+        if res["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"
+        for a in res["Properties"].get("TargetGroupAttributes", [])
+    }
+    mode = attrs.get("target_failover.on_unhealthy", "no_rebalance")
+    (existing,) = [r for r in table if r["flow"].startswith("existing flow")]
+    assert existing["result"] == "PASS"
+    assert f"({mode}" in text
     assert "lab: 0 FAIL" not in text and ", 0 FAIL; verdict in" in text
 
 
