@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lab.health import Checker, Health, Target
@@ -14,6 +15,14 @@ from lab.nsutil import inside, socket_in
 
 BACKEND_HEADER = "X-Lab-Backend"
 BACKEND_TIMEOUT = 1.5  # under the test client's 3 s: a dead backend shows as a 502
+
+
+@dataclass(frozen=True)
+class Backend:
+    id: str
+    label: str
+    address: str
+    port: int
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,17 +50,15 @@ class AlbNode:
         ns: str,
         address: str,
         port: int,
-        targets: list[tuple[str, str, str, int]],
+        backends: list[Backend],
         hc: HealthCheck,
         scale: float,
     ):
-        """targets: (host id, label, address, port)."""
         self.label, self.ns, self.address, self.port = label, ns, address, port
         self.targets = [
-            Target(hid, tlabel, addr, ns, Health(hc.healthy, hc.unhealthy))
-            for hid, tlabel, addr, _ in targets
+            Target(b.id, b.label, b.address, ns, Health(hc.healthy, hc.unhealthy)) for b in backends
         ]
-        self.target_port = {hid: p for hid, _, _, p in targets}
+        self.target_port = {b.id: b.port for b in backends}
         self.checker = Checker(hc, self.targets, scale)
         self.turn = itertools.count()
         self.lock = threading.Lock()

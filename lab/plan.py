@@ -42,7 +42,12 @@ class Row:
         return "FAIL" if not self.ok else "BLOCKED" if self.blocked else "PASS"
 
 
-Task = tuple[str, str, Callable[[], probes.Result], str]  # flow, hops, probe, blocked by
+@dataclass(frozen=True)
+class Task:
+    flow: str
+    hops: str
+    probe: Callable[[], probes.Result]
+    blocked: str  # the security group that stops it, or ''
 
 
 def _pairs(pairs: set[tuple[str, str]], session: Session, index: int) -> str:
@@ -150,10 +155,10 @@ class Plan:
     def run_all(self, tasks: list[Task], step: str, expect: bool = True) -> list[Row]:
         """Probes of one step run side by side (each waits on its own timeout); rows keep order."""
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            results = list(pool.map(lambda t: t[2](), tasks))
+            results = list(pool.map(lambda t: t.probe(), tasks))
         rows = []
-        for (flow, hops, _, blocked), result in zip(tasks, results, strict=True):
-            row = judge(self.s, step, flow, result, hops, expect, blocked)
+        for t, result in zip(tasks, results, strict=True):
+            row = judge(self.s, step, t.flow, result, t.hops, expect, t.blocked)
             rows.append(self.add(row, result))
         return rows
 
@@ -189,7 +194,7 @@ class Plan:
             hops = self.hops_out(host.subnet, n.ip)
             if icmp:
                 tasks.append(
-                    (
+                    Task(
                         f"{host.name} -> internet server (ICMP){suffix}",
                         hops,
                         partial(probes.ping, ns, n.ip, server, timeout=timeout),
@@ -198,7 +203,7 @@ class Plan:
                 )
             for port in ports or self.http_ports:
                 tasks.append(
-                    (
+                    Task(
                         f"{host.name} -> internet server (HTTP :{port}){suffix}",
                         hops,
                         partial(probes.http_get, ns, server, port, timeout=timeout),
@@ -274,7 +279,7 @@ class Plan:
                 w = self.node(web.id)
                 hops = self.hops_between(host.subnet, n.ip, w.ip)
                 tasks.append(
-                    (
+                    Task(
                         f"{host.name} -> {web.name} (ICMP)",
                         hops,
                         partial(probes.ping, ns, n.ip, w.ip),
@@ -282,7 +287,7 @@ class Plan:
                     )
                 )
                 tasks.append(
-                    (
+                    Task(
                         f"{host.name} -> {web.name} (HTTP :80)",
                         hops,
                         partial(probes.http_get, ns, w.ip),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lab import addresses as A
 from lab import network, security
-from lab.alb import AlbNode
+from lab.alb import AlbNode, Backend
 from lab.gwlb import Emulator
 from lab.hosts import Hosts, StartError, python_for_hosts, wait_for
 from lab.model import LabSpec
@@ -56,7 +56,7 @@ class Session:
         for alb in spec.albs.values():
             tg = spec.target_groups[alb.target_group]
             targets = [
-                (hid, spec.hosts[hid].name, lab.plan.nodes[hid].ip, port)
+                Backend(hid, spec.hosts[hid].name, lab.plan.nodes[hid].ip, port)
                 for hid, port in alb.targets
             ]
             for sid in alb.subnets:
