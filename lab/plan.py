@@ -346,7 +346,8 @@ class Plan:
             metrics = _metrics(self.s, host.id)
             received = metrics.get("gwlb_appliance_packets_received_total")
             returned = metrics.get("gwlb_appliance_packets_returned_total")
-            ok = not missing and (not mine or (received or 0) > 0)
+            # Metrics must be readable, and count packets when the appliance carried flows.
+            ok = not missing and received is not None and (not mine or received > 0)
             detail = (
                 f"flow log has {len(mine) - len(missing)}/{len(mine)} of its flows; "
                 f"metrics received={received} returned={returned}"

@@ -116,9 +116,16 @@ class Session:
             timeout,
         )
         appliances = [h.id for h in self.spec.hosts_of("appliance")]
-        # The ALB's checks cross the GWLB: they start once the appliances had their say, so that
-        # a slow appliance start-up cannot leave web servers marked unhealthy for 5 intervals.
-        wait_for(lambda: all(em.targets[a].health.state != "initial" for a in appliances), timeout)
+        # The ALB's checks cross the GWLB: they start once the appliances are healthy (or one of
+        # them died), so that a slow appliance start-up cannot mark web servers unhealthy.
+        units = [s for s in self.hosts.services if s.host.role == "appliance"]
+        wait_for(
+            lambda: (
+                all(em.targets[a].health.healthy for a in appliances)
+                or any(not s.running() for s in units)
+            ),
+            timeout,
+        )
         for node in self.albs:
             node.start_checks()
         wait_for(
@@ -137,9 +144,12 @@ class Session:
             if svc.error:
                 missing.append(svc.error)
             elif not svc.running():
+                # The log goes with the lab's scratch directory: quote its end here.
+                tail = svc.log.read_text(errors="replace").strip().splitlines()[-2:]
                 missing.append(
                     f"{svc.host.name}: {svc.unit.name} exited "
-                    f"({svc.proc.returncode if svc.proc else '?'}), see {svc.log}"
+                    f"({svc.proc.returncode if svc.proc else '?'})"
+                    + (f": {' / '.join(tail)}" if tail else "")
                 )
         return missing
 
