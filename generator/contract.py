@@ -21,8 +21,8 @@ SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(?P<inner>.+)>$")
 SUB_GETATT = re.compile(r"\$\{(?P<stack>[A-Za-z0-9]+)\.Outputs\.(?P<output>[A-Za-z0-9]+)\}")
 # CloudFormation quotas per template (documented service limits).
 LIMITS = {"Resources": 500, "Parameters": 200, "Outputs": 200}
-MAX_TEMPLATE_BYTES = 1_000_000  # a template read from S3
-MAX_MASTER_BYTES = 51_200  # a master passed as --template-body by hand stays possible
+# Every template is read from S3 (publish uploads the set and launches the master by URL).
+MAX_TEMPLATE_BYTES = 1_000_000
 
 
 load_set = cfn_yaml.load_set
@@ -138,9 +138,8 @@ def _check_limits(templates: dict[str, dict], sizes: dict[str, int]) -> Iterator
             if count > limit:
                 yield f"{name}: {count} {section.lower()}, over CloudFormation's {limit}"
         size = sizes.get(name, 0)
-        limit = MAX_MASTER_BYTES if name == MASTER_FILE else MAX_TEMPLATE_BYTES
-        if size > limit:
-            yield f"{name}: {size} bytes, over the {limit} bytes this set allows"
+        if size > MAX_TEMPLATE_BYTES:
+            yield f"{name}: {size} bytes, over the {MAX_TEMPLATE_BYTES} bytes CloudFormation reads"
 
 
 def check_directory(directory: Path) -> list[str]:

@@ -25,6 +25,8 @@ class Network:
     routes: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # (cidr, kind, id)
     nat_subnet: dict[str, str] = field(default_factory=dict)
     endpoint_subnet: dict[str, str] = field(default_factory=dict)
+    endpoint_service_name: dict[str, str] = field(default_factory=dict)  # endpoint -> ServiceName
+    endpoint_services: dict[str, list[str]] = field(default_factory=dict)  # service -> its GWLBs
     endpoint_service_lbs: dict[str, list[str]] = field(default_factory=dict)  # lb -> its subnets
     cross_zone: bool = False
     appliance_subnets: list[str] = field(default_factory=list)
@@ -150,6 +152,10 @@ def network(templates: dict[str, dict]) -> Network:
             p = s.props(logical)
             if p.get("VpcEndpointType") == "GatewayLoadBalancer":
                 net.endpoint_subnet[f"{s.name}/{logical}"] = p["SubnetIds"][0]
+                net.endpoint_service_name[f"{s.name}/{logical}"] = str(p["ServiceName"])
+        for logical in s.of_type("AWS::EC2::VPCEndpointService"):
+            lbs = s.props(logical).get("GatewayLoadBalancerArns", [])
+            net.endpoint_services[f"{s.name}/{logical}"] = lbs
         for logical in s.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer"):
             p = s.props(logical)
             if p.get("Type") == "gateway":

@@ -79,13 +79,30 @@ class Simulator:
             raise RouteError(f"no route to {dst} from {_short(subnet_id)}")
         return best[1], best[2]
 
+    def gwlbs_behind(self, endpoint: str) -> list[str]:
+        """The GWLBs of the endpoint service the endpoint names (its ServiceName ends with
+        the service's ID, as <prefix>.<region>.<service id> does)."""
+        name = self.net.endpoint_service_name.get(endpoint, "")
+        return [
+            lb
+            for service, lbs in self.net.endpoint_services.items()
+            if name.endswith(f".{service}")
+            for lb in lbs
+        ]
+
     def _appliance_for(self, endpoint: str) -> str:
         """The appliance subnet that a packet from this endpoint reaches through the GWLB."""
         az = self.net.subnets[self.net.endpoint_subnet[endpoint]]["az"]
+        gwlbs = self.gwlbs_behind(endpoint)
+        if not gwlbs:
+            raise RouteError(f"{_short(endpoint)} names no endpoint service of this set")
+        nodes = [sid for lb in gwlbs for sid in self.net.endpoint_service_lbs.get(lb, [])]
+        # An endpoint can only be created in an AZ where the GWLB has a node.
+        if not any(self.net.subnets[sid]["az"] == az for sid in nodes):
+            raise RouteError(f"{_short(endpoint)} is in an AZ where the GWLB has no node")
         reachable = [
             sid
-            for subnets in self.net.endpoint_service_lbs.values()
-            for sid in subnets
+            for sid in nodes
             if sid in self.net.appliance_subnets
             and (self.net.cross_zone or self.net.subnets[sid]["az"] == az)
         ]

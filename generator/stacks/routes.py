@@ -32,6 +32,11 @@ def target_word(route: Route) -> str:
     return f"{TARGET_WORD[route.target.kind]}{az}"
 
 
+def route_id(table: RouteTable, route: Route) -> str:
+    """Logical ID of one route of a table."""
+    return naming.route_id(table.subnet, target_word(route), destination_word(route))
+
+
 def add_routes(
     builder,
     table: RouteTable,
@@ -44,7 +49,7 @@ def add_routes(
     for route in table.routes:
         if route.target.kind not in kinds:
             continue
-        logical = naming.route_id(table.subnet, target_word(route), destination_word(route))
+        logical = route_id(table, route)
         extra = {}
         if depends_on and route.target.kind in depends_on:
             extra["DependsOn"] = depends_on[route.target.kind]

@@ -18,6 +18,13 @@ def rule(protocol: str, port: int | None, cidr, description: str) -> ec2.Securit
     )
 
 
+def icmp_echo(cidr, description: str) -> ec2.SecurityGroupRule:
+    """ICMP echo requests (type 8, any code); replies return by the group's state."""
+    return ec2.SecurityGroupRule(
+        IpProtocol="icmp", FromPort=8, ToPort=-1, CidrIp=cidr, Description=description
+    )
+
+
 def per_subnet(
     builder, protocol: str, port: int, subnets: Iterable[Subnet], describe: Callable[[str], str]
 ) -> list[ec2.SecurityGroupRule]:

@@ -9,10 +9,11 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere.policies import CreationPolicy, ResourceSignal
 
 from generator import naming, userdata
-from generator.model import ComponentKind, Tier, Topology, Vpc
+from generator.model import ComponentKind, Subnet, Tier, Topology, Vpc
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
-from generator.stacks.security import per_subnet, rule
+from generator.stacks.routes import route_id
+from generator.stacks.security import icmp_echo, per_subnet, rule
 from generator.stacks.ssm_role import instance_profile, signal_policy
 
 CONCERN = "Web"
@@ -70,7 +71,15 @@ def _add_security_groups(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                 b, "tcp", HTTP, public, lambda where: f"HTTP from the ALB node in {where}"
             ),
             SecurityGroupEgress=[
-                rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals")
+                rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals"),
+                icmp_echo("0.0.0.0/0", "Ping out (via GWLB and NAT), the seed's first test"),
+                *per_subnet(
+                    b,
+                    "tcp",
+                    HTTP,
+                    public,
+                    lambda where: f"HTTP to the ALB node in {where}: an in-VPC check, no ICP",
+                ),
             ],
             Tags=b.tags(where, "web server security group"),
         )
@@ -98,7 +107,7 @@ def _add_servers(b: NestedBuilder, vpc: Vpc, profile) -> None:
                 CreationPolicy=CreationPolicy(
                     ResourceSignal=ResourceSignal(Count=1, Timeout="PT20M")
                 ),
-                DependsOn=["WebSignalPolicy"],
+                DependsOn=["WebSignalPolicy", *_path_in_this_template(b, subnet)],
             )
         )
         b.output(f"{logical}Id", Ref(logical), f"Instance id of web server {number}.")
@@ -125,6 +134,26 @@ def _add_servers(b: NestedBuilder, vpc: Vpc, profile) -> None:
         )
 
 
+def _path_in_this_template(b: NestedBuilder, subnet: Subnet) -> list[str]:
+    """What a web server's first packets need when its VPC is built in the same template: the
+    routes of its inspected path (its table, its AZ's endpoint subnet, the public tables' routes
+    to it) and its AZ's NAT gateway. Elsewhere the master orders the stacks instead."""
+    if subnet.vpc not in b.local:
+        return []
+    topology = b.topology
+    needed = []
+    for table in topology.route_tables:
+        if table.subnet.vpc != subnet.vpc:
+            continue
+        for route in table.routes:
+            own_table = table.subnet == subnet
+            own_egress = table.subnet.tier is Tier.ENDPOINT and table.subnet.az == subnet.az
+            towards = route.destination_subnet == subnet
+            if own_table or own_egress or towards:
+                needed.append(route_id(table, route))
+    return [*needed, naming.nat_id(subnet.az)]
+
+
 def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
     t = b.template
     alb = b.topology.one(ComponentKind.ALB, vpc.name)
@@ -143,6 +172,8 @@ def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                 )
             ],
             Tags=b.tags(where, "ALB"),
+            # An internet-facing ALB is refused in a VPC whose gateway is not attached yet.
+            **({"DependsOn": ["InternetGatewayAttachment"]} if vpc.name in b.local else {}),
         )
     )
     t.add_resource(

@@ -127,9 +127,9 @@ def test_a_template_url_outside_the_set_is_found(good):
 def test_quotas_are_enforced(good):
     big = copy.deepcopy(good)
     big["Nested-Web.yml"]["Outputs"] = {f"O{i}": {"Value": "x"} for i in range(201)}
-    findings = contract.check(big, sizes={"CN-GWLB.yml": 60_000})
+    findings = contract.check(big, sizes={"CN-GWLB.yml": 1_000_001})
     assert "Nested-Web.yml: 201 outputs, over CloudFormation's 200" in findings
-    assert "CN-GWLB.yml: 60000 bytes, over the 51200 bytes this set allows" in findings
+    assert "CN-GWLB.yml: 1000001 bytes, over the 1000000 bytes CloudFormation reads" in findings
 
 
 def test_cli_exit_codes(tmp_path, capsys):

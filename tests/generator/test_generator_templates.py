@@ -243,10 +243,15 @@ def test_security_groups_are_minimal():
             ("tcp", 80, 80, ref("VpcCidr")),
         ]
     )
-    ingress, _ = _rules(templates["Nested-Web.yml"], "WebSecurityGroup")
-    assert ingress == sorted(
-        [("tcp", 80, 80, ref("PublicSubnet1Cidr")), ("tcp", 80, 80, ref("PublicSubnet2Cidr"))]
-    )
+    ingress, egress = _rules(templates["Nested-Web.yml"], "WebSecurityGroup")
+    alb_nodes = [
+        ("tcp", 80, 80, ref("PublicSubnet1Cidr")),
+        ("tcp", 80, 80, ref("PublicSubnet2Cidr")),
+    ]
+    assert ingress == sorted(alb_nodes)
+    # HTTPS and ping out (the seed's test plan), HTTP to the ALB nodes (the no-ICP check).
+    anywhere = [("tcp", 443, 443, "0.0.0.0/0"), ("icmp", 8, -1, "0.0.0.0/0")]
+    assert egress == sorted(anywhere + alb_nodes)
     ingress, _ = _rules(templates["Nested-Bastion.yml"], "BastionSecurityGroup")
     assert ingress == [("tcp", 3389, 3389, ref("BastionAllowedCidr"))]
 
