@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bucket", help="publish the set to this bucket first and deploy that copy")
     p.add_argument("--prefix", help="key prefix inside the bucket")
     p.add_argument("--template-url", help="an already published master (without --bucket)")
-    p.add_argument("--architecture", choices=ARCHITECTURES, default="single-vpc")
+    p.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        help="default: the existing stack's, else single-vpc",
+    )
     p.add_argument(
         "--parameter",
         action="append",
@@ -113,6 +118,27 @@ def template_partition(url: str) -> str | None:
     return None
 
 
+_ARCHITECTURE_IN_DESCRIPTION = re.compile(r"\((" + "|".join(ARCHITECTURES) + r"),")
+
+
+def architecture_of(description: str | None) -> str | None:
+    """The architecture a master's Description names, e.g. '... (separated-vpc, 2 AZ, ...'."""
+    found = _ARCHITECTURE_IN_DESCRIPTION.search(description or "")
+    return found.group(1) if found else None
+
+
+def choose_architecture(requested: str | None, existing: dict | None) -> str:
+    """The architecture to deploy: an update keeps the stack's own, since deploying the other
+    one would replace every nested stack, VPCs and instances included."""
+    current = architecture_of(existing.get("Description")) if existing else None
+    if requested and current and requested != current:
+        raise UsageError(
+            f"stack {existing['StackName']} is {current}; deploying {requested} would replace "
+            f"it whole: leave ARCH unset, or delete the stack first"
+        )
+    return requested or current or ARCHITECTURES[0]
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     parameters = validate(args)
     view = ctx.view
@@ -128,6 +154,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     existing = describe_stack(cfn, args.stack)
     if existing is not None and existing["StackStatus"] not in UPDATABLE:
         raise UsageError(not_updatable(args.stack, existing["StackStatus"]))
+    args.architecture = choose_architecture(args.architecture, existing)
     if existing is None:
         missing = [n for n in (KEY_PARAMETER, CIDR_PARAMETER) if n not in parameters]
         if missing:
@@ -151,6 +178,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         summary = cfn.get_template_summary(TemplateURL=template_url)
     declared = {p["ParameterKey"] for p in summary.get("Parameters") or []}
     check_parameters(declared, parameters)
+    # A TEMPLATE_URL names its architecture only in its Description.
+    choose_architecture(architecture_of(summary.get("Description")), existing)
 
     if existing is None:
         view.message(f"Creating stack {args.stack} in {ctx.region} from {template_url}")

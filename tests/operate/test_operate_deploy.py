@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.operate.sets import stack_name, write_set
 
 CIDR = "203.0.113.7/32"
@@ -226,3 +228,22 @@ def test_no_execute_changes_nothing(admin, operate, bucket_in, key_pair, small_o
         s["StackName"] for s in admin("cloudformation", region).list_stacks()["StackSummaries"]
     ]
     assert stack not in names
+
+
+def test_an_update_keeps_the_stacks_architecture():
+    from operate.deploy import architecture_of, choose_architecture
+    from publisher.errors import UsageError
+
+    separated = {
+        "StackName": "demo",
+        "Description": "GWLB inspection quickstart (separated-vpc, 1 application VPC, 2 AZ, "
+        "aws partition). Creates ...",
+    }
+    assert architecture_of(separated["Description"]) == "separated-vpc"
+    assert architecture_of("some other template") is None
+    # ARCH unset: the stack's own; a new stack: single-vpc.
+    assert choose_architecture(None, separated) == "separated-vpc"
+    assert choose_architecture(None, None) == "single-vpc"
+    assert choose_architecture("separated-vpc", None) == "separated-vpc"
+    with pytest.raises(UsageError, match="demo is separated-vpc; deploying single-vpc would"):
+        choose_architecture("single-vpc", separated)
