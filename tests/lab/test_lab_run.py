@@ -104,22 +104,41 @@ def test_separated_set_passes_across_vpcs(run_lab):
     assert len(flows) >= 14 and all(r["result"] == "PASS" for r in flows)
 
 
+def _egress_allows(directory: Path, template: str, group: str, proto: str, port: int) -> bool:
+    """Read straight from the template: does the group let proto/port out to anywhere?"""
+    props = cfn_yaml.load(directory / template)["Resources"][group]["Properties"]
+    for rule in props.get("SecurityGroupEgress", [{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]):
+        if rule.get("CidrIp") != "0.0.0.0/0" or rule["IpProtocol"] not in (proto, "-1"):
+            continue
+        low, high = int(rule.get("FromPort", -1)), int(rule.get("ToPort", -1))
+        if proto == "icmp" and low in (-1, port) or proto == "tcp" and low <= port <= high:
+            return True
+    return False
+
+
 def test_security_groups_block_what_the_set_blocks(run_lab):
-    """With --security-groups, the shipped groups stop ICMP and HTTP on 80 out of the web servers
-    (HTTPS only) and ICMP from the bastion; everything they allow still passes, inspected."""
-    code, table, text = run_lab(SETS[0], "--security-groups", "--no-drill")
+    """With --security-groups, what the web servers' group refuses out is BLOCKED (and the GWLB
+    never sees it); whatever it allows passes, inspected, and the ALB paths pass."""
+    directory = SETS[0]
+    code, table, text = run_lab(directory, "--security-groups", "--no-drill")
     assert code == 0, text
     status = {r["flow"]: r["result"] for r in table}
+    expected = {
+        "ICMP": _egress_allows(directory, "Nested-Web.yml", "WebSecurityGroup", "icmp", 8),
+        "HTTP :80": _egress_allows(directory, "Nested-Web.yml", "WebSecurityGroup", "tcp", 80),
+        "HTTP :443": _egress_allows(directory, "Nested-Web.yml", "WebSecurityGroup", "tcp", 443),
+    }
+    assert expected["HTTP :443"]  # the web servers' signal goes out over HTTPS
     for n in (1, 2):
-        assert status[f"WebServer{n} -> internet server (ICMP)"] == "BLOCKED"
-        assert status[f"WebServer{n} -> internet server (HTTP :80)"] == "BLOCKED"
-        assert status[f"WebServer{n} -> internet server (HTTP :443)"] == "PASS"
-        assert status[f"Bastion -> WebServer{n} (ICMP)"] == "BLOCKED"
+        for probe, allowed in expected.items():
+            flow = f"WebServer{n} -> internet server ({probe})"
+            assert status[flow] == ("PASS" if allowed else "BLOCKED"), flow
         assert status[f"Bastion -> WebServer{n} (HTTP :80)"] == "PASS"
     assert [r["result"] for r in table if r["step"] == "2 ALB"] == ["PASS"] * 4
-    # Blocked by the host's own firewall: the GWLB never saw those packets.
     blocked = [r for r in table if r["result"] == "BLOCKED"]
     assert all(r["out"] == "-" and r["back"] == "-" for r in blocked)
+    passed = [r for r in table if r["result"] == "PASS" and r["step"] in ("1 egress", "3 bastion")]
+    assert all(r["out"].startswith("GwlbEndpoint") for r in passed if "bytes" not in r["flow"])
 
 
 def test_replaced_quickstarts_routes_are_reachable_but_fail(run_lab, tmp_path):
