@@ -232,7 +232,7 @@ def test_no_execute_changes_nothing(admin, operate, bucket_in, key_pair, small_o
 
 def test_an_update_keeps_the_stacks_architecture():
     from operate.deploy import architecture_of, choose_architecture
-    from publisher.errors import UsageError
+    from operate.errors import UsageError
 
     separated = {
         "StackName": "demo",
