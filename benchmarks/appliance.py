@@ -139,18 +139,20 @@ def _count(sock, total, stop):
     total.value = n
 
 
-def cpu_seconds(pids) -> float:
-    """User plus system CPU seconds of the processes."""
-    ticks = 0
+def cpu_seconds(pids) -> tuple[float, float]:
+    """(user, system) CPU seconds of the processes."""
+    user = system = 0
     for pid in pids:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        user, system = user + int(fields[11]), system + int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
 
 
-def measure(h, duration: float, server_pids, packets) -> tuple[float, float]:
-    """Blast for `duration` s; returned packets/s and server CPU microseconds per packet."""
+def measure(h, duration: float, server_pids, packets) -> tuple[float, float, float]:
+    """Blast for `duration` s; returned packets/s, and the server's CPU microseconds per
+    returned packet, in total and in the kernel."""
     ctx = multiprocessing.get_context("fork")
     rx = h.udp(h.gw_ns, 6081)
     socks = [h.udp(h.gw_ns) for _ in range(16)]
@@ -164,13 +166,14 @@ def measure(h, duration: float, server_pids, packets) -> tuple[float, float]:
     gen.join(duration + 10)
     elapsed = time.monotonic() - start
     time.sleep(0.5)  # let in-flight replies land
-    cpu = cpu_seconds(server_pids) - cpu0
+    user, system = (b - a for a, b in zip(cpu0, cpu_seconds(server_pids)))  # noqa: B905
     stop.set()
     counter.join(5)
     for s in socks + [rx]:
         s.close()
     n = total.value
-    return n / elapsed, (cpu * 1e6 / n if n else float("inf"))
+    per = 1e6 / n if n else float("inf")
+    return n / elapsed, (user + system) * per, system * per
 
 
 ECHO_CASE = "echo (ceiling)"
@@ -183,7 +186,7 @@ CASES = {  # name -> (packets, workers, extra appliance flags); workers 0: the e
 }
 
 
-def run_case(h, python, case, packets, duration) -> tuple[float, float]:
+def run_case(h, python, case, packets, duration) -> tuple[float, float, float]:
     kind, workers, extra = CASES[case]
     pin = {"preexec_fn": lambda: _pin(SERVER_CPU)} if workers < 2 else {}
     if workers == 0:
@@ -232,10 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             for r in range(args.rounds):
                 print(f"round {r + 1}: load average {loadavg()}")
                 for case in cases:
-                    pps, us = run_case(h, python, case, packets, args.duration)
+                    pps, us, kernel = run_case(h, python, case, packets, args.duration)
                     results[case].append((pps, us))
                     print(
-                        f"  {case:26} {pps:9,.0f} pkt/s {us:6.1f} us/pkt busy {pps * us / 1e6:.2f}"
+                        f"  {case:26} {pps:9,.0f} pkt/s {us:5.1f} us/pkt ({kernel:4.1f} in the"
+                        f" kernel), busy {pps * us / 1e6:.2f} CPU"
                     )
         finally:
             h.down()
