@@ -1,8 +1,12 @@
-"""Health verdict and Prometheus text from the shared counters and heartbeats."""
+"""Health verdict and Prometheus text from the shared counters and heartbeats; the
+supervisor's flag errors and flow log rotation."""
 
 import time
 from multiprocessing.sharedctypes import RawArray
 
+import pytest
+
+from appliance.cli import main, rotate
 from appliance.handler import COUNTERS
 from appliance.health import SEND_FAILURES, State
 
@@ -82,3 +86,27 @@ def test_a_few_failures_among_many_sends_stay_healthy():
     shared[IDX["returned"]], shared[IDX["send_error"]] = 500, 50
     s.sample()
     assert s.healthy()
+
+
+def test_flow_log_rotates_past_its_limit_keeping_one_old_file(tmp_path):
+    log = tmp_path / "flows.log"
+    rotate(str(log), 100)  # no file yet: nothing to do, no error
+    log.write_text("x" * 100)
+    rotate(str(log), 100)
+    assert log.exists() and not (tmp_path / "flows.log.1").exists()
+    log.write_text("y" * 101)
+    rotate(str(log), 100)
+    assert not log.exists() and (tmp_path / "flows.log.1").read_text() == "y" * 101
+    log.write_text("z" * 200)
+    rotate(str(log), 100)
+    assert (tmp_path / "flows.log.1").read_text() == "z" * 200  # only the newest old file
+
+
+@pytest.mark.parametrize(
+    "args", [["--workers", "0"], ["--flow-log-rate", "-1"], ["--tcp-idle", "x"]]
+)
+def test_bad_flags_give_one_error_line_and_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*args, "--health-port", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.splitlines()[-1].startswith("python3 -m appliance: error:")
