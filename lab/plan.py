@@ -89,6 +89,8 @@ def judge(
         _pairs(out | back or set(rec.sent["out"]), session, 1),
         result.detail,
     )
+    if rec.sent["out"] and not out:
+        row.detail += "; the appliance returned nothing"
     if result.ok != expect_reply:
         return row
     if not expect_reply:
@@ -206,7 +208,7 @@ class Plan:
                     Task(
                         f"{host.name} -> internet server (HTTP :{port}){suffix}",
                         hops,
-                        partial(probes.http_get, ns, server, port, timeout=timeout),
+                        partial(probes.http_get, ns, server, port, timeout=timeout, src=n.ip),
                         self.s.blocked(host.id, n.ip, None, server, 6, port),
                     )
                 )
@@ -290,7 +292,7 @@ class Plan:
                     Task(
                         f"{host.name} -> {web.name} (HTTP :80)",
                         hops,
-                        partial(probes.http_get, ns, w.ip),
+                        partial(probes.http_get, ns, w.ip, src=n.ip),
                         self.s.blocked(host.id, n.ip, web.id, w.ip, 6, 80),
                     )
                 )

@@ -64,10 +64,18 @@ def ping(
     return Result(ok, f"{answered}/{count} echo replies", (src, 0), (dst, 0), 1)
 
 
-def http_get(ns: str, dst: str, port: int = 80, path: str = "/", timeout: float = 2.0) -> Result:
+def http_get(
+    ns: str, dst: str, port: int = 80, path: str = "/", timeout: float = 2.0, src: str = ""
+) -> Result:
+    """GET from ns; with src, the socket is bound first, so even a connection that never comes
+    up has a known source port and its flow can be looked up."""
+    local = (src, 0)
     try:
         with socket_in(ns) as s:
             s.settimeout(timeout)
+            if src:
+                s.bind((src, 0))
+                local = s.getsockname()
             s.connect((dst, port))
             local = s.getsockname()
             s.sendall(f"GET {path} HTTP/1.0\r\nHost: {dst}\r\n\r\n".encode())
@@ -78,7 +86,7 @@ def http_get(ns: str, dst: str, port: int = 80, path: str = "/", timeout: float 
                     break
                 data += chunk
     except OSError as exc:
-        return Result(False, f"HTTP: {exc.strerror or exc}", proto=6, dst=(dst, port))
+        return Result(False, f"HTTP: {exc.strerror or exc}", local, (dst, port), 6)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     try:
