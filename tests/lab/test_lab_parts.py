@@ -289,3 +289,21 @@ def test_security_group_ruleset_is_stateful_and_default_drop():
     assert "ip saddr 10.0.0.0/24 meta l4proto tcp tcp dport 80-80 accept" in text
     assert "ip saddr { 10.0.4.5, 10.0.5.5 } meta l4proto udp udp dport 6081-6081 accept" in text
     assert "ip daddr 0.0.0.0/0 meta l4proto icmp icmp type 8 accept" in text
+
+
+@pytest.mark.parametrize("cross_zone", [False, True])
+def test_cross_zone_decides_which_zones_an_endpoint_reaches(emulator, cross_zone):
+    em = emulator
+    gid, gwlb = next(iter(em.spec.gwlbs.items()))
+    em.spec.gwlbs[gid] = dataclasses.replace(gwlb, cross_zone=cross_zone)
+    e1 = sorted(em.spec.endpoints)[0]
+    az = em.spec.subnets[em.spec.endpoints[e1].subnet].az
+    same_zone = {
+        t.address
+        for hid, t in em.targets.items()
+        if em.spec.subnets[em.spec.hosts[hid].subnet].az == az
+    }
+    for port in range(42000, 42040):
+        em.to_appliance(e1, _ipv4("10.0.6.10", "198.19.255.20", 6, port, 443))
+    reached = {a[0] for _, a in _sent(em)}
+    assert reached == (set(em.target_ip.values()) if cross_zone else same_zone)
