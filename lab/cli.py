@@ -16,7 +16,7 @@ from pathlib import Path
 from generator import deployed
 from generator.naming import MASTER_FILE
 from lab import addresses as A
-from lab import plan
+from lab import drill, plan
 from lab.cloudinit import BootError
 from lab.hosts import StartError
 from lab.model import LabSpec, ModelError, load_spec, short
@@ -129,6 +129,18 @@ def keep_commands(session: Session) -> list[str]:
     return lines
 
 
+def run_plan(session: Session, net: deployed.Network | None, with_drill: bool) -> list[plan.Row]:
+    steps = plan.Plan(session, net)
+    steps.egress()
+    steps.alb()
+    steps.bastion()
+    steps.sizes()
+    steps.appliance_evidence()
+    if with_drill:
+        drill.drill(steps)
+    return steps.rows
+
+
 def _wait_for_signal() -> None:
     done = threading.Event()
     while not done.wait(3600):
@@ -165,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 detail="; ".join(missing),
             )
         ]
-        rows += plan.run(session, net, drill=not args.no_drill)
+        rows += run_plan(session, net, with_drill=not args.no_drill)
         elapsed = time.monotonic() - started
         failed = [r for r in rows if not r.ok]
         print(

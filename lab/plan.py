@@ -1,11 +1,10 @@
 """The seed's manual test plan, run by the lab: egress from every web server, the internet client
 through every ALB node, the bastion to every web server, each flow checked in the emulator's
 records (one endpoint and one appliance, both ways) and in the appliances' flow logs and
-metrics; then the failure drill. Produces the rows of the PASS/FAIL table."""
+metrics. Produces the rows of the PASS/FAIL table; lab.drill adds step 5."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +14,9 @@ from functools import partial
 from generator import routepath
 from generator.deployed import Network
 from lab import addresses as A
-from lab import cloudinit, probes
+from lab import cloudinit, evidence, probes
 from lab.alb import BACKEND_HEADER
 from lab.gwlb import FlowRecord
-from lab.hosts import wait_for
 from lab.session import Session
 
 PARALLEL = 8  # probes at once: each mostly waits, on a reply or on its timeout
@@ -343,9 +341,9 @@ class Plan:
                 for r in self.carried
                 if any(a == host.id for _, a in r.crossings("out") | r.crossings("back"))
             ]
-            logged = _flow_log(self.s, host.id)
-            missing = [r.key.text() for r in mine if not _logged(r, logged)]
-            metrics = _metrics(self.s, host.id)
+            entries = evidence.flow_log(self.s, host.id)
+            missing = [r.key.text() for r in mine if not evidence.logged(r, entries)]
+            metrics = evidence.metrics(self.s, host.id)
             received = metrics.get("gwlb_appliance_packets_received_total")
             returned = metrics.get("gwlb_appliance_packets_returned_total")
             # Metrics must be readable, and count packets when the appliance carried flows.
@@ -366,158 +364,12 @@ class Plan:
                 )
             )
 
-    def drill(self) -> None:
-        """Stop one appliance, then all, then restart them: health and traffic must follow."""
-        em, hosts = self.em, self.s.hosts
-        appliances = sorted(self.spec.hosts_of("appliance"), key=lambda h: h.name)
-        if not appliances:
-            return
-        tg = self.spec.target_groups[next(iter(self.spec.gwlbs.values())).target_group]
-        hc, scale = tg.health, self.s.scale
-        limit_down = (hc.unhealthy * hc.interval + hc.timeout) * scale + 0.5
-        # An ICMP flow of step 1 (its key has no ports, so a new echo is the same flow) shows
-        # what becomes of an existing flow: its appliance is the one stopped.
-        ids = {h.id for h in appliances}
-        pinned = next((r for r in self.carried if r.key.proto == 1 and r.target in ids), None)
-        victim = self.spec.hosts[pinned.target] if pinned else appliances[0]
-        for svc in hosts.of(victim.id):
-            svc.stop()
-        began = time.monotonic()
-        down = wait_for(lambda: em.targets[victim.id].health.state == "unhealthy", limit_down * 2)
-        took = time.monotonic() - began
-        self.rows.append(
-            Row(
-                "5 failure",
-                f"stop {victim.name}: health marks it unhealthy",
-                down and took <= limit_down,
-                appliance=victim.name,
-                detail=f"in {took:.1f} s; thresholds allow {limit_down:.1f} s "
-                f"({hc.unhealthy} x {hc.interval:g} s + {hc.timeout:g} s timeout, x{scale:g})",
-            )
-        )
-        if pinned is not None:
-            self.existing_flow(pinned, victim.name, tg.rebalance)
-        rows = self.egress(
-            "5 failure", f" with {victim.name} down", icmp=False, ports=self.http_ports[-1:]
-        )
-        for row in rows:
-            if victim.name in row.appliance:
-                row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"
-        for host in appliances:  # the victim's services are stopped already: a no-op for them
-            for svc in hosts.of(host.id):
-                svc.stop()
-        wait_for(
-            lambda: all(em.targets[h.id].health.state == "unhealthy" for h in appliances),
-            limit_down * 2,
-        )
-        self.egress(
-            "5 failure",
-            " with every appliance down (must fail)",
-            timeout=1.0,
-            icmp=False,
-            expect=False,
-            ports=self.http_ports[-1:],
-        )
-        limit_up = (hc.healthy * hc.interval) * scale + 10.0  # plus the appliance's start-up
-        began = time.monotonic()
-        for host in appliances:
-            for svc in hosts.of(host.id):
-                svc.start()
-        up = em.wait_healthy([h.id for h in appliances], limit_up)
-        took = time.monotonic() - began
-        self.rows.append(
-            Row(
-                "5 failure",
-                "restart every appliance: healthy again",
-                up,
-                appliance="all",
-                detail=f"in {took:.1f} s ({hc.healthy} successes needed, "
-                f"every {hc.interval * scale:g} s)",
-            )
-        )
-        self.egress("5 failure", " after restart", icmp=False, ports=self.http_ports[-1:])
-
-    def existing_flow(self, rec: FlowRecord, victim: str, rebalance: bool) -> None:
-        """With target_failover rebalance, a flow of a failed appliance moves to a healthy one;
-        without it (AWS's default) the flow stays with the failed appliance and is lost."""
-        src = rec.first[0]
-        dst = rec.key.b[0] if rec.key.a[0] == src else rec.key.a[0]
-        node = next(n for n in self.lab.plan.nodes.values() if n.ip == src)
-        result = probes.ping(self.lab.node_ns[node.id], src, dst, timeout=1.5)
-        now = self.em.label(rec.target) if rec.target else "none"
-        mode = "rebalance" if rebalance else "no_rebalance"
-        flow = f"existing flow {node.label} -> {dst} (ICMP) after {victim} failed"
-        if rebalance:
-            ok = result.ok and now != victim
-            detail = f"{result.detail}; moved to {now} ({mode})"
-        else:
-            ok = not result.ok and now == victim
-            detail = f"{result.detail}; stays with {victim}, lost ({mode}, AWS's default)"
-        self.rows.append(Row("5 failure", flow, ok, appliance=now, detail=detail))
-
 
 def _hops(f: routepath.FlowResult) -> str:
     def clean(hops):
         return " > ".join(h.split(":", 1)[-1] for h in hops if not h.startswith("appliance:"))
 
     return f"{clean(f.forward.hops)} | back: {clean(f.back.hops)}"
-
-
-def _flow_log(session: Session, host_id: str) -> list[dict[str, str]]:
-    entries = []
-    for svc in session.hosts.of(host_id):
-        argv = list(svc.unit.exec_start)
-        if "--flow-log" not in argv:
-            continue
-        path = svc.root.path(argv[argv.index("--flow-log") + 1])
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines():
-            entries.append(dict(p.split("=", 1) for p in line.split() if "=" in p))
-    return entries
-
-
-def _logged(rec: FlowRecord, entries: list[dict[str, str]]) -> bool:
-    proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(rec.key.proto, str(rec.key.proto))
-    ends = {rec.key.a, rec.key.b}
-    for e in entries:
-        if e.get("proto") != proto:
-            continue
-        if proto == "icmp":
-            if {e.get("src"), e.get("dst")} == {rec.key.a[0], rec.key.b[0]}:
-                return True
-        elif {
-            (e.get("src"), int(e.get("sport", -1))),
-            (e.get("dst"), int(e.get("dport", -1))),
-        } == ends:
-            return True
-    return False
-
-
-def _metrics(session: Session, host_id: str) -> dict[str, float]:
-    em = session.emulator
-    target = em.targets[host_id]
-    tg = session.spec.target_groups[next(iter(session.spec.gwlbs.values())).target_group]
-    r = probes.http_get(target.probe_ns, target.address, tg.health.port, "/metrics", timeout=2.0)
-    out = {}
-    for line in r.body.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and not line.startswith("#"):
-            with contextlib.suppress(ValueError):
-                out[parts[0]] = float(parts[1])
-    return out
-
-
-def run(session: Session, net: Network | None, drill: bool = True) -> list[Row]:
-    plan = Plan(session, net)
-    plan.egress()
-    plan.alb()
-    plan.bastion()
-    plan.sizes()
-    plan.appliance_evidence()
-    if drill:
-        plan.drill()
-    return plan.rows
 
 
 def table(rows: list[Row]) -> str:
