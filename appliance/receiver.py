@@ -21,7 +21,7 @@ SO_ATTACH_REUSEPORT_CBPF = 51
 
 # Classic BPF opcodes (linux/filter.h): loads of a byte or word at k or at X + k, scratch
 # memory, arithmetic on A with k or X, jumps on A against k, and return A.
-LDB, LDB_X, LD_X, LD_M, LDX_M, ST = 0x30, 0x50, 0x40, 0x60, 0x61, 0x02
+LDB, LDB_X, LD_X, LDX_M, ST = 0x30, 0x50, 0x40, 0x61, 0x02
 ADD, ADD_X, AND, LSH, XOR_X, MOD = 0x04, 0x0C, 0x54, 0x64, 0xAC, 0x94
 TAX, TXA, JA, JEQ, JGT, JGE, RET_A = 0x07, 0x87, 0x05, 0x15, 0x25, 0x35, 0x16
 
