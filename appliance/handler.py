@@ -176,5 +176,6 @@ class Handler:
     def reload(self, policy):
         """Judge every known flow again, in its own orientation, under a new policy."""
         self.policy = policy
+        self.fast.clear()  # a cached reply direction of a flow now dropped must be judged afresh
         for f in self.table:
             f.judge(policy)

@@ -203,6 +203,17 @@ def test_reload_judges_known_flows_again():
     assert h.handle(gen(back / TCP(sport=443, dport=40001, flags="A")), T0 + 0.2)
 
 
+def test_reload_lets_the_other_side_open_a_flow_it_now_drops():
+    h, _ = make_handler(OUTBOUND_ONLY)
+    out, back = out_in()
+    assert h.handle(gen(out / UDP(sport=5353, dport=53)), T0)
+    assert h.handle(gen(back / UDP(sport=53, dport=5353)), T0)  # cached on the fast path
+    inbound_only = {"default": "drop", "rules": [{"action": "allow", "direction": "inbound"}]}
+    h.reload(policy.from_dict(inbound_only))
+    assert not h.handle(gen(out / UDP(sport=5353, dport=53)), T0 + 0.1)
+    assert h.handle(gen(back / UDP(sport=53, dport=5353)), T0 + 0.1)  # opened from outside
+
+
 def test_flow_log_is_rate_limited_and_summarised():
     h, lines = make_handler(rate=5)
     for i in range(20):
