@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     if python is None:
         print("error: no Python 3.9 found (pyenv prefix 3.9.18, ~/.pyenv, PATH)", file=sys.stderr)
         return 2
-    venv_python = ensure_venv(python)
+    try:
+        venv_python = ensure_venv(python)
+    except (OSError, subprocess.SubprocessError) as e:
+        print(f"error: cannot build {VENV} from {REQUIREMENTS}: {e}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="gwlb-bundle-") as tmp:
         bundle_dir = Path(tmp)
         bundle_dir.chmod(0o755)
