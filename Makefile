@@ -8,7 +8,7 @@ STAMP_AWS := $(VENV)/.installed-aws
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help templates routes test lint checkov format bench-appliance publish deploy smoke delete clean-venv
+.PHONY: help templates routes lab test lint checkov format bench-appliance publish deploy smoke delete clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -33,6 +33,9 @@ endif
 
 routes: $(STAMP_TEMPLATES) ## Trace every flow through output/'s route tables (route-path verifier)
 	@for set in output/*/*/; do echo "== $$set"; $(PY) -m generator.routepath $$set || exit 1; done
+
+lab: $(STAMP_TEMPLATES) ## Run a set's data path offline in namespaces, PASS/FAIL table (root; SET=output/aws/single-vpc ARGS=...)
+	$(PY) -m lab $(or $(SET),output/aws/single-vpc) $(ARGS)
 
 lint: $(STAMP_TEST) ## ruff, vermin (appliance on Python 3.9) and cfn-lint over output/
 	$(PY) -m ruff check .

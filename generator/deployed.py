@@ -37,7 +37,19 @@ class Network:
 load_set = cfn_yaml.load_set
 
 
-class _Stack:
+def cidr_blocks(block: str, count: int, host_bits: int) -> list[str]:
+    """Fn::Cidr: the first `count` blocks with `host_bits` host bits each, in address order."""
+    network = ipaddress.IPv4Network(block, strict=False)
+    prefix = network.max_prefixlen - host_bits
+    if not network.prefixlen <= prefix <= network.max_prefixlen:
+        raise ValueError(f"Fn::Cidr: /{prefix} does not fit in {block}")
+    blocks = [str(n) for n in itertools.islice(network.subnets(new_prefix=prefix), count)]
+    if len(blocks) < count:
+        raise ValueError(f"Fn::Cidr: {block} holds only {len(blocks)} /{prefix} blocks")
+    return blocks
+
+
+class Stack:
     def __init__(self, name: str, body: dict, params: dict[str, object]):
         self.name, self.body, self.params = name, body, params
         self.resources = body.get("Resources", {})
@@ -65,9 +77,15 @@ class _Stack:
             return items[int(index)]
         if fn == "Fn::Cidr":
             block, count, bits = (self.eval(a) for a in arg)
-            network = ipaddress.IPv4Network(block)
-            size = network.max_prefixlen - int(bits)
-            return [str(n) for n in itertools.islice(network.subnets(new_prefix=size), int(count))]
+            return cidr_blocks(str(block), int(count), int(bits))
+        if fn == "Fn::Join":
+            separator, items = self.eval(arg[0]), self.eval(arg[1])
+            return str(separator).join(str(i) for i in items)
+        if fn == "Fn::Split":
+            separator, text = self.eval(arg[0]), self.eval(arg[1])
+            return str(text).split(str(separator))
+        if fn == "Fn::Base64":
+            return self.eval(arg)  # the text itself: readers want user data, not its encoding
         if fn == "Fn::GetAtt":
             return f"{self.name}/{arg[0]}.{arg[1]}"
         if fn == "Fn::Sub":
@@ -82,16 +100,16 @@ class _Stack:
         return [k for k, r in self.resources.items() if r["Type"] == type_]
 
 
-def evaluate(templates: dict[str, dict]) -> list[_Stack]:
+def evaluate(templates: dict[str, dict]) -> list[Stack]:
     """Nested stacks with their parameters resolved, in an order where inputs precede users."""
     master_body = templates[MASTER_FILE]
     defaults = {k: p.get("Default") for k, p in master_body.get("Parameters", {}).items()}
-    master = _Stack("Master", master_body, defaults)
+    master = Stack("Master", master_body, defaults)
     pending = {
         k: r for k, r in master.resources.items() if r["Type"] == "AWS::CloudFormation::Stack"
     }
     outputs: dict[str, dict[str, object]] = {}
-    stacks: list[_Stack] = []
+    stacks: list[Stack] = []
     while pending:
         progressed = False
         for logical, res in list(pending.items()):
@@ -111,7 +129,7 @@ def evaluate(templates: dict[str, dict]) -> list[_Stack]:
                 else:
                     values[key] = master.eval(value)
             body = templates[res["Properties"]["TemplateURL"]]
-            stack = _Stack(logical, body, values)
+            stack = Stack(logical, body, values)
             outputs[logical] = {
                 k: stack.eval(o["Value"]) for k, o in body.get("Outputs", {}).items()
             }

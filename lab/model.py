@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lab.evaluate import LabStack, load
+from generator import deployed
+from generator.deployed import Stack
 
 ROUTE_TARGETS = {"GatewayId": "igw", "NatGatewayId": "nat", "VpcEndpointId": "gwlbe"}
 
@@ -197,7 +198,7 @@ def _service_gwlb(service_name: str, services: dict[str, list[str]]) -> str:
 
 
 class _Reader:
-    def __init__(self, stacks: list[LabStack]):
+    def __init__(self, stacks: list[Stack]):
         self.stacks = stacks
         self.spec = LabSpec()
 
@@ -206,7 +207,7 @@ class _Reader:
             for logical in s.of_type(type_):
                 yield s, logical, f"{s.name}/{logical}", s.props(logical)
 
-    def resource(self, ident: str) -> tuple[LabStack, str]:
+    def resource(self, ident: str) -> tuple[Stack, str]:
         name, _, logical = ident.partition("/")
         for s in self.stacks:
             if s.name == name and logical in s.resources:
@@ -376,7 +377,7 @@ def unique_names(spec: LabSpec) -> LabSpec:
     return spec
 
 
-def read(stacks: list[LabStack]) -> LabSpec:
+def read(stacks: list[Stack]) -> LabSpec:
     """The lab's model of an evaluated set."""
     try:
         return _Reader(stacks).read()
@@ -385,4 +386,4 @@ def read(stacks: list[LabStack]) -> LabSpec:
 
 
 def load_spec(directory: Path) -> LabSpec:
-    return unique_names(read(load(directory)))
+    return unique_names(read(deployed.evaluate(deployed.load_set(directory))))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, ec2
 
+from generator import naming
 from generator.model import ComponentKind, Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
-from generator.stacks.security import per_subnet, rule
+from generator.stacks.security import icmp_echo, per_subnet, rule
 from generator.stacks.ssm_role import instance_profile
 
 CONCERN = "Bastion"
@@ -22,6 +23,10 @@ def build(topology: Topology, catalogue: dict) -> Nested:
     (subnet,) = bastion.subnets
     vpc = topology.vpc(bastion.vpc)
     egress = [rule("tcp", 443, "0.0.0.0/0", "HTTPS out for Session Manager and updates")]
+    egress += [
+        icmp_echo(b.subnet_cidr(s), f"Ping the web server in {naming.subnet_label(s)}")
+        for s in topology.tier(Tier.APPLICATION, vpc.name)
+    ]
     egress += per_subnet(
         b,
         "tcp",

@@ -67,9 +67,14 @@ def _add_security_groups(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             "WebSecurityGroup",
             GroupDescription="Web servers: HTTP from the ALB subnets only",
             VpcId=vpc_id,
-            SecurityGroupIngress=per_subnet(
-                b, "tcp", HTTP, public, lambda where: f"HTTP from the ALB node in {where}"
-            ),
+            SecurityGroupIngress=[
+                *per_subnet(
+                    b, "tcp", HTTP, public, lambda where: f"HTTP from the ALB node in {where}"
+                ),
+                # The bastion sits in public subnet 1 (of application VPC 1 where there are
+                # several); pinging the web servers from it is the seed's manual test.
+                icmp_echo(b.subnet_cidr(public[0]), "Ping from the bastion's subnet"),
+            ],
             SecurityGroupEgress=[
                 rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals"),
                 icmp_echo("0.0.0.0/0", "Ping out (via GWLB and NAT), the seed's first test"),

@@ -248,12 +248,18 @@ def test_security_groups_are_minimal():
         ("tcp", 80, 80, ref("PublicSubnet1Cidr")),
         ("tcp", 80, 80, ref("PublicSubnet2Cidr")),
     ]
-    assert ingress == sorted(alb_nodes)
+    assert ingress == sorted([*alb_nodes, ("icmp", 8, -1, ref("PublicSubnet1Cidr"))])
     # HTTPS and ping out (the seed's test plan), HTTP to the ALB nodes (the no-ICP check).
     anywhere = [("tcp", 443, 443, "0.0.0.0/0"), ("icmp", 8, -1, "0.0.0.0/0")]
     assert egress == sorted(anywhere + alb_nodes)
-    ingress, _ = _rules(templates["Nested-Bastion.yml"], "BastionSecurityGroup")
+    ingress, egress = _rules(templates["Nested-Bastion.yml"], "BastionSecurityGroup")
     assert ingress == [("tcp", 3389, 3389, ref("BastionAllowedCidr"))]
+    apps = [ref("ApplicationSubnet1Cidr"), ref("ApplicationSubnet2Cidr")]
+    assert egress == sorted(
+        [("tcp", 443, 443, "0.0.0.0/0")]
+        + [("icmp", 8, -1, a) for a in apps]
+        + [("tcp", 80, 80, a) for a in apps]
+    )
 
 
 def test_gwlb_target_group_checks_the_appliance_health_endpoint():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from generator import cfn_yaml
+from core import cfn_yaml
 from lab import cloudinit
 
 # A stand-in appliance that looks healthy and swallows every Geneve packet: the GWLB's health

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import cfn_yaml, deployed
+from core import cfn_yaml
+from generator import deployed
 from lab import addresses as A
-from lab import evaluate
 from lab.model import Endpoint, Igw, LabSpec, Nat, Route, Subnet, load_spec
 
 COMMITTED = Path(__file__).resolve().parents[2] / "output"
@@ -23,17 +23,17 @@ SEPARATED = sorted(p.parent for p in COMMITTED.glob("*/separated-vpc/CN-GWLB.yml
     ],
 )
 def test_fn_cidr_blocks(block, count, bits, expected):
-    assert evaluate.cidr_blocks(block, count, bits) == expected
+    assert deployed.cidr_blocks(block, count, bits) == expected
 
 
 def test_fn_cidr_refuses_what_does_not_fit():
     with pytest.raises(ValueError, match="holds only 4"):
-        evaluate.cidr_blocks("10.0.0.0/24", 5, 6)
+        deployed.cidr_blocks("10.0.0.0/24", 5, 6)
 
 
 def test_select_of_cidr_resolves_through_parameters():
     body = {"Resources": {}}
-    stack = evaluate.LabStack("S", body, {"Block": "10.9.0.0/16"})
+    stack = deployed.Stack("S", body, {"Block": "10.9.0.0/16"})
     value = {"Fn::Select": [2, {"Fn::Cidr": [{"Ref": "Block"}, 4, 8]}]}
     assert stack.eval(value) == "10.9.2.0/24"
     joined = {"Fn::Join": ["-", ["a", {"Ref": "Block"}]]}

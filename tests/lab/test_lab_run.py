@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lab_mutations import copy_set, drop_exact_subnet_routes, swallowing_appliance
 
-from generator import cfn_yaml
+from core import cfn_yaml
 from lab.cli import main
 from lab.netns import unavailable
 
