@@ -43,11 +43,12 @@ lint: $(STAMP_TEST) ## ruff, vermin (appliance on Python 3.9) and cfn-lint over 
 	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
 	$(VENV)/bin/cfn-lint -- 'output/**/*.yml'  # regions and rules: .cfnlintrc
 
-test: $(STAMP_TEST) ## Everything CI runs: ruff, vermin, then the whole pytest suite (cfn-lint included)
+test: $(STAMP_TEST) ## Everything CI runs: ruff, vermin, pytest, then the appliance tests on Python 3.9
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/vermin --no-tips --violations -t=3.9- --eval-annotations appliance
 	$(PY) -m pytest
+	$(PY) tests/appliance/run_py39.py
 
 # checkov lives in its own venv; it runs with no network (unshare -n as root) and no downloads.
 .venv-checkov/.installed: requirements/checkov.txt
@@ -63,7 +64,7 @@ format: $(STAMP_TEST) ## Apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench-appliance: $(STAMP_TEST) ## Appliance packets/s for 1 and 2 workers against a UDP echo ceiling (root)
+bench-appliance: $(STAMP_TEST) ## Appliance on Python 3.9 as shipped: echo, cached flows, new-flow storm, full parse (root)
 	$(PY) -m benchmarks.appliance
 
 publish: $(STAMP_AWS) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a] [REGION=r] [ARGS=...]
