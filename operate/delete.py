@@ -8,7 +8,7 @@ from operate.aws import api_errors, check_caller, describe_stack, newest_event_i
 from operate.context import Context
 from operate.errors import StackNotFound, UsageError
 from operate.events import failures
-from operate.follow import Follower, follow
+from operate.follow import follow_in_view
 from publisher.errors import PublishError
 from publisher.naming import validate_stack_name
 
@@ -40,19 +40,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         with api_errors("cloudformation:DeleteStack"):
             cfn.delete_stack(StackName=stack_id)
     view.message(f"Deleting stack {args.stack} ({stack_id}) in {ctx.region}")
-    follower = Follower(cfn, stack_id, after_event_id=boundary)
-    view.start(follower)
-    try:
-        outcome = follow(
-            follower,
-            view.progress,
-            clock=ctx.clock,
-            sleep=ctx.sleep,
-            poll_seconds=args.poll_seconds,
-            timeout_seconds=args.timeout_minutes * 60,
-        )
-    finally:
-        view.stop()
+    follower, outcome = follow_in_view(ctx, cfn, stack_id, boundary, args)
     ok = outcome.status == "DELETE_COMPLETE"
     kept = sorted(
         {

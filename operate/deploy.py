@@ -24,7 +24,7 @@ from operate.aws import (
 from operate.context import Context
 from operate.errors import AwsError, PartitionError, UsageError
 from operate.events import failures
-from operate.follow import Follower, follow
+from operate.follow import follow_in_view
 from operate.view import Change, failure_record
 from publisher.errors import PublishError
 from publisher.naming import validate_stack_name
@@ -295,19 +295,7 @@ def watch(
 ) -> int:
     """Follow the operation to its end, then print outputs or the failures; 0 only on success."""
     view = ctx.view
-    follower = Follower(cfn, stack_id, after_event_id=boundary)
-    view.start(follower)
-    try:
-        outcome = follow(
-            follower,
-            view.progress,
-            clock=ctx.clock,
-            sleep=ctx.sleep,
-            poll_seconds=args.poll_seconds,
-            timeout_seconds=args.timeout_minutes * 60,
-        )
-    finally:
-        view.stop()
+    follower, outcome = follow_in_view(ctx, cfn, stack_id, boundary, args)
     found = failures(follower.events, stack_id, follower.links)
     ok = outcome.status in SUCCESS
     if outcome.status == "TIMEOUT":

@@ -162,3 +162,24 @@ def follow(
         if clock() - started > timeout_seconds:
             return Outcome("TIMEOUT", clock() - started)
         sleep(poll_seconds)
+
+
+def follow_in_view(
+    ctx: Any, cfn: Any, stack_id: str, boundary: str | None, args: Any
+) -> tuple[Follower, Outcome]:
+    """Follow a stack operation from `boundary` on, drawing it in the context's view, with the
+    poll interval and time limit the command was given."""
+    follower = Follower(cfn, stack_id, after_event_id=boundary)
+    ctx.view.start(follower)
+    try:
+        outcome = follow(
+            follower,
+            ctx.view.progress,
+            clock=ctx.clock,
+            sleep=ctx.sleep,
+            poll_seconds=args.poll_seconds,
+            timeout_seconds=args.timeout_minutes * 60,
+        )
+    finally:
+        ctx.view.stop()
+    return follower, outcome
