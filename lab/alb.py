@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lab.health import Checker, Health, Target
+from lab.http10 import exchange
 from lab.model import HealthCheck
 from lab.nsutil import inside, socket_in
 
@@ -94,16 +95,7 @@ class AlbNode:
                 s.settimeout(BACKEND_TIMEOUT)
                 s.connect((target.address, port))
                 local = s.getsockname()
-                s.sendall(
-                    f"GET {path} HTTP/1.0\r\nHost: {target.address}\r\n"
-                    f"X-Forwarded-For: {client}\r\n\r\n".encode()
-                )
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = exchange(s, path, target.address, [f"X-Forwarded-For: {client}"])
         except OSError:
             return 502, b"502 Bad Gateway\n", ""
         head, _, body = data.partition(b"\r\n\r\n")

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from lab.http10 import exchange
+
 CLONE_NEWNET = 0x40000000
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where `python -m appliance` is imported from, ahead of the checkout: the Python 3.9 runner
@@ -95,13 +97,7 @@ class Harness:
         with s:
             s.settimeout(timeout)
             s.connect((self.app_ip, port))
-            s.sendall(f"GET {path} HTTP/1.0\r\nHost: appliance\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = exchange(s, path, "appliance")
         head, _, body = data.partition(b"\r\n\r\n")
         return int(head.split()[1]), body.decode()
 
@@ -110,13 +106,7 @@ class Harness:
         with self.inside(self.app_ns):
             s = socket.create_connection(("127.0.0.1", port), timeout)
         with s:
-            s.sendall(f"GET {path} HTTP/1.0\r\nHost: appliance\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = exchange(s, path, "appliance")
         head, _, body = data.partition(b"\r\n\r\n")
         return int(head.split()[1]), body.decode()
 

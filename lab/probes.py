@@ -9,6 +9,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from lab.http10 import exchange
 from lab.nsutil import socket_in
 
 
@@ -78,13 +79,7 @@ def http_get(
                 local = s.getsockname()
             s.connect((dst, port))
             local = s.getsockname()
-            s.sendall(f"GET {path} HTTP/1.0\r\nHost: {dst}\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = exchange(s, path, dst)
     except OSError as exc:
         return Result(False, f"HTTP: {exc.strerror or exc}", local, (dst, port), 6)
     head, _, body = data.partition(b"\r\n\r\n")
