@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from core.partitions import PARTITIONS
 from operate.aws import (
     api_errors,
     check_caller,
@@ -111,10 +112,9 @@ def validate(args: argparse.Namespace) -> dict[str, str]:
 def template_partition(url: str) -> str | None:
     """Partition an S3 template URL points into, when its host says so."""
     host = urlparse(url).netloc
-    if host.endswith(".amazonaws.com.cn"):
-        return "aws-cn"
-    if host.endswith(".amazonaws.com"):
-        return "aws"
+    for partition in PARTITIONS.values():
+        if host.endswith(f".{partition.domain}"):
+            return partition.name
     return None
 
 
