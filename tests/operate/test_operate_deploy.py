@@ -247,3 +247,17 @@ def test_an_update_keeps_the_stacks_architecture():
     assert choose_architecture("separated-vpc", None) == "separated-vpc"
     with pytest.raises(UsageError, match="demo is separated-vpc; deploying single-vpc would"):
         choose_architecture("single-vpc", separated)
+
+
+@pytest.mark.parametrize(
+    ("url", "partition"),
+    [
+        ("https://b.s3.cn-north-1.amazonaws.com.cn/single-vpc/CN-GWLB.yml", "aws-cn"),
+        ("https://b.s3.eu-west-1.amazonaws.com/single-vpc/CN-GWLB.yml", "aws"),
+        ("https://templates.example.org/CN-GWLB.yml", None),
+    ],
+)
+def test_the_partition_of_a_template_url(url, partition):
+    from operate.deploy import template_partition
+
+    assert template_partition(url) == partition
