@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from lab import probes
+from lab import metrics_text, probes
 from lab.gwlb import FlowRecord
 from lab.session import Session
 
@@ -49,10 +47,4 @@ def metrics(session: Session, host_id: str) -> dict[str, float]:
     target = em.targets[host_id]
     tg = session.spec.target_groups[next(iter(session.spec.gwlbs.values())).target_group]
     r = probes.http_get(target.probe_ns, target.address, tg.health.port, "/metrics", timeout=2.0)
-    out = {}
-    for line in r.body.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and not line.startswith("#"):
-            with contextlib.suppress(ValueError):
-                out[parts[0]] = float(parts[1])
-    return out
+    return metrics_text.parse(r.body)

@@ -11,7 +11,7 @@ import pytest
 from scapy.all import IP, TCP, UDP, Ether, IPOption_Router_Alert, raw
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
 
-from lab import geneve, netns
+from lab import geneve, metrics_text, netns
 
 HEALTH = 8080
 TABLE = 64
@@ -84,12 +84,7 @@ def exchange(h, packets, expect=True, tx=None, wait=1.0):
 def metrics(h, quiet=False):
     if quiet:  # let workers publish what earlier tests sent (they do so every 0.25 s)
         time.sleep(0.35)
-    out = {}
-    for line in h.http_get(HEALTH, "/metrics")[1].splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name.replace("gwlb_appliance_", "")] = float(value)
-    return out
+    return metrics_text.parse(h.http_get(HEALTH, "/metrics")[1], strip="gwlb_appliance_")
 
 
 def settle(h, received):

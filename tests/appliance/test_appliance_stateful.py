@@ -13,7 +13,7 @@ import time
 import pytest
 from scapy.all import ICMP, IP, TCP, UDP, raw
 
-from lab import geneve, netns
+from lab import geneve, metrics_text, netns
 
 HEALTH = 8081
 WORKERS = 2
@@ -86,12 +86,7 @@ def send(h, packets, port=0, wait=0.6):
 
 def metrics(h, settle=0.35):
     time.sleep(settle)  # workers publish every 0.25 s
-    out = {}
-    for line in h.http_get(HEALTH, "/metrics")[1].splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name.replace("gwlb_appliance_", "")] = float(value)
-    return out
+    return metrics_text.parse(h.http_get(HEALTH, "/metrics")[1], strip="gwlb_appliance_")
 
 
 def log_lines(h, needle):
