@@ -9,6 +9,8 @@ from botocore.exceptions import ClientError
 from tests.operate.sets import stack_name
 
 CIDR = "198.51.100.9/32"
+# A deploy that passes every check the cases below do not break.
+DEPLOY = ["deploy", "--stack", "s1", "--region", "us-east-1", "--bucket", "bkt"]
 
 
 def no_requests(service, region):
@@ -68,13 +70,7 @@ def stack_exists(admin, region, stack):
         ),
         (
             [
-                "deploy",
-                "--stack",
-                "s1",
-                "--region",
-                "us-east-1",
-                "--bucket",
-                "bkt",
+                *DEPLOY,
                 "--bastion-cidr",
                 "10.0.0.1/24",
             ],
@@ -82,13 +78,7 @@ def stack_exists(admin, region, stack):
         ),
         (
             [
-                "deploy",
-                "--stack",
-                "s1",
-                "--region",
-                "us-east-1",
-                "--bucket",
-                "bkt",
+                *DEPLOY,
                 "--bastion-cidr",
                 "2001:db8::/64",
             ],
@@ -96,13 +86,7 @@ def stack_exists(admin, region, stack):
         ),
         (
             [
-                "deploy",
-                "--stack",
-                "s1",
-                "--region",
-                "us-east-1",
-                "--bucket",
-                "bkt",
+                *DEPLOY,
                 "--key-pair",
                 " ",
             ],
@@ -114,13 +98,7 @@ def stack_exists(admin, region, stack):
         ),
         (
             [
-                "deploy",
-                "--stack",
-                "s1",
-                "--region",
-                "us-east-1",
-                "--bucket",
-                "bkt",
+                *DEPLOY,
                 "--parameter",
                 "NoEquals",
             ],
