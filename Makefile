@@ -25,14 +25,14 @@ $(STAMP_TEST): requirements/test.txt requirements/aws.txt
 
 templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n and/or AZS=n, into build/
 ifeq ($(APP_VPCS)$(AZS),)
-	$(PY) -m generator --partition both --architecture both --output output
+	$(PY) templates.py --partition both --architecture both --output output
 else
-	$(PY) -m generator --partition both --architecture separated-vpc \
+	$(PY) templates.py --partition both --architecture separated-vpc \
 	  --app-vpcs $(or $(APP_VPCS),1) --az-count $(or $(AZS),2) --output build
 endif
 
-routes: $(STAMP_TEMPLATES) ## Trace every flow through output/'s route tables (route-path verifier)
-	@for set in output/*/*/; do echo "== $$set"; $(PY) -m generator.routepath $$set || exit 1; done
+routes: $(STAMP_TEMPLATES) ## Trace every flow through each set's route tables (SET=dir for one set, any author's)
+	@for set in $(or $(SET),output/*/*/); do echo "== $$set"; $(PY) -m verify.routepath $$set || exit 1; done
 
 lab: $(STAMP_TEMPLATES) ## Run a set's data path offline in namespaces, PASS/FAIL table (root; SET=output/aws/single-vpc ARGS=...)
 	$(PY) -m lab $(or $(SET),output/aws/single-vpc) $(ARGS)

@@ -1,4 +1,5 @@
-"""Command line of the generator: parse options, build the topology, render every set, write."""
+"""Command line of the generator: parse options, build the topology, render every set's YAML,
+write. `python templates.py` (what `make templates` runs) adds each set's ARCHITECTURE.md."""
 
 from __future__ import annotations
 
@@ -8,20 +9,28 @@ from pathlib import Path
 
 from generator import render, topology
 from generator.errors import GeneratorError
-from generator.options import ARCHITECTURES, MAX_APP_VPCS, MAX_AZS, MIN_AZS, PARTITIONS, Options
+from generator.model import Topology
+from generator.options import (
+    ARCHITECTURES,
+    MAX_APP_VPCS,
+    MAX_AZS,
+    MIN_AZS,
+    PARTITION_NAMES,
+    Options,
+)
 from generator.writer import write_sets
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m generator") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m generator",
+        prog=prog,
         description="Generate the GWLB quickstart's CloudFormation templates into OUTPUT/"
         "<partition>/<architecture>/: the master CN-GWLB.yml and its Nested-*.yml.",
     )
     p.add_argument(
         "--partition",
         default="both",
-        help=f"{', '.join(PARTITIONS)} or both (default: both)",
+        help=f"{', '.join(PARTITION_NAMES)} or both (default: both)",
     )
     p.add_argument(
         "--architecture",
@@ -72,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace, architecture: str) -> Options:
-    partitions = PARTITIONS if args.partition == "both" else (args.partition,)
+    partitions = PARTITION_NAMES if args.partition == "both" else (args.partition,)
     explicit = {}
     for item in args.subnet_cidr:
         name, sep, block = item.partition("=")
@@ -92,20 +101,29 @@ def _options(args: argparse.Namespace, architecture: str) -> Options:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+RenderedSets = dict[tuple[str, str], tuple[Topology, dict[str, str]]]
+
+
+def render_sets(args: argparse.Namespace) -> RenderedSets:
+    """Every set the arguments ask for: (partition, architecture) -> (topology, files)."""
     architectures = ARCHITECTURES if args.architecture == "both" else (args.architecture,)
+    sets: RenderedSets = {}
+    for architecture in architectures:
+        options = _options(args, architecture)
+        model = topology.build(options)
+        for partition in options.partitions:
+            files = render.render_set(model, partition, options.recorded())
+            sets[(partition, architecture)] = (model, files)
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        sets = {}
-        for architecture in architectures:
-            options = _options(args, architecture)
-            model = topology.build(options)
-            for partition in options.partitions:
-                sets[(partition, architecture)] = render.render_set(model, partition)
+        sets = render_sets(args)
     except GeneratorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    written = write_sets(Path(args.output), sets)
-    for path in written:
+    for path in write_sets(Path(args.output), {k: files for k, (_, files) in sets.items()}):
         print(path)
     return 0

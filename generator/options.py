@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from core import partitions, sets
 from generator.errors import OptionsError
 
-PARTITIONS = tuple(partitions.PARTITIONS)
+PARTITION_NAMES = tuple(partitions.PARTITIONS)
 ARCHITECTURES = sets.ARCHITECTURES
 SINGLE_VPC, SEPARATED_VPC = ARCHITECTURES
 # An Application Load Balancer needs subnets in at least two AZs; China's regions have three AZs
@@ -21,7 +21,7 @@ MAX_APP_VPCS = 10
 
 @dataclass(frozen=True)
 class Options:
-    partitions: tuple[str, ...] = PARTITIONS
+    partitions: tuple[str, ...] = PARTITION_NAMES
     architecture: str = SINGLE_VPC
     az_count: int = 2
     # The VPC (single-vpc) or the inspection VPC (separated-vpc).
@@ -36,9 +36,10 @@ class Options:
 
     def __post_init__(self) -> None:
         for partition in self.partitions:
-            if partition not in PARTITIONS:
+            if partition not in PARTITION_NAMES:
                 raise OptionsError(
-                    f"unknown partition {partition!r}; choose from {', '.join(PARTITIONS)} or both"
+                    f"unknown partition {partition!r}; choose from "
+                    f"{', '.join(PARTITION_NAMES)} or both"
                 )
         if not self.partitions:
             raise OptionsError("at least one partition is needed")
@@ -69,3 +70,20 @@ class Options:
                 "--subnet-cidr is for single-vpc; separated-vpc derives each VPC's subnets from "
                 "its block (--subnet-prefix sets their size)"
             )
+
+    def recorded(self) -> dict[str, object]:
+        """What made the topology, as the master's Metadata records it (not the partitions or
+        the architecture, which the master records apart)."""
+        skip = {"partitions", "architecture"}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        values["subnet_cidrs"] = dict(self.subnet_cidrs)
+        return values
+
+    @classmethod
+    def from_recorded(cls, architecture: str, partition: str, recorded: Mapping) -> Options:
+        """The options a master's Metadata records; unknown keys are refused."""
+        known = {f.name for f in fields(cls)} - {"partitions", "architecture"}
+        unknown = sorted(set(recorded) - known)
+        if unknown:
+            raise OptionsError(f"the master's Metadata records unknown options {unknown}")
+        return cls(partitions=(partition,), architecture=architecture, **dict(recorded))

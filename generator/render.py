@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core import naming
 from core.partitions import PARTITIONS
-from generator import docs, naming
 from generator.model import Topology, VpcRole
 from generator.stacks import (
     app_vpc,
@@ -47,7 +47,10 @@ def nested_stacks(topology: Topology, partition_name: str) -> list[Nested]:
     ]
 
 
-def render_set(topology: Topology, partition_name: str) -> dict[str, str]:
+def render_set(
+    topology: Topology, partition_name: str, options: dict[str, object] | None = None
+) -> dict[str, str]:
+    """{file name: YAML text}; `options` (what made the set) go into the master's Metadata."""
     partition = PARTITIONS[partition_name]
     nested = nested_stacks(topology, partition_name)
     files: dict[str, str] = {}
@@ -56,7 +59,6 @@ def render_set(topology: Topology, partition_name: str) -> dict[str, str]:
         # Stacks that share a file must share its text: one template, many instances.
         if files.setdefault(item.file, text) != text:
             raise AssertionError(f"{item.stack_id}: {item.file} differs from another instance")
-    top = master.build(topology, partition, nested, catalogue(topology))
+    top = master.build(topology, partition, nested, catalogue(topology), options or {})
     files[naming.MASTER_FILE] = top.to_yaml()
-    files[docs.DOC_FILE] = docs.render(topology, partition_name, files)
     return dict(sorted(files.items()))

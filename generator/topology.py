@@ -7,7 +7,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 
-from generator import cidr, naming
+from core import naming
+from generator import cidr
 from generator.errors import CidrError
 from generator.model import (
     CidrSource,

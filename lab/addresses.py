@@ -1,4 +1,4 @@
-"""Addresses, device names and Linux routes for a LabSpec, decided before anything is built. Pure.
+"""Addresses, device names and Linux routes for a SetModel, decided before anything is built. Pure.
 
 Private addresses come from the templates' own CIDRs; public ones (Elastic IPs, NAT gateways, ALB
 nodes, the internet client and server) from 198.18.0.0/15, the benchmarking range (RFC 2544),
@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from lab.model import LabSpec, Route
+from verify.model import Route, SetModel
 
 ROUTER_OFFSET = 1  # the VPC router is the subnet's first address, as in AWS
 GWLB_NODE_OFFSET, NAT_OFFSET, ALB_NODE_OFFSET, FIRST_HOST = 5, 6, 20, 10
@@ -56,11 +56,11 @@ class Plan:
     table_number: dict[str, int] = field(default_factory=dict)  # route table -> Linux table
     nodes: dict[str, Node] = field(default_factory=dict)
 
-    def gateway_of(self, spec: LabSpec, subnet: str) -> str:
+    def gateway_of(self, spec: SetModel, subnet: str) -> str:
         return host_ip(spec.subnets[subnet].cidr, ROUTER_OFFSET)
 
 
-def plan(spec: LabSpec) -> Plan:
+def plan(spec: SetModel) -> Plan:
     p = Plan()
     for i, vpc in enumerate(sorted(spec.vpcs)):
         p.vpc_index[vpc] = i
@@ -122,12 +122,12 @@ class LinuxRoute:
     via: str | None = None
 
 
-def linux_routes(spec: LabSpec, p: Plan, table: str, vpc: str) -> list[LinuxRoute]:
+def linux_routes(spec: SetModel, p: Plan, table: str, vpc: str) -> list[LinuxRoute]:
     """A route table as Linux routes: AWS's local route becomes one route per subnet of the VPC,
     left out where the table routes that subnet's exact block (or a block holding it, more
     specific than the VPC) elsewhere; longest prefix match then decides as AWS does."""
     routes: list[Route] = spec.routes.get(table, [])
-    vpc_net = ipaddress.IPv4Network(spec.vpcs[vpc])
+    vpc_net = ipaddress.IPv4Network(spec.vpcs[vpc].cidr)
     out = []
     for sid, subnet in sorted(spec.subnets.items()):
         if subnet.vpc != vpc:
@@ -159,7 +159,7 @@ class PolicyRouting:
     sources: list[tuple[str, int]]  # (incoming device, table number), in rule order
 
 
-def policy_routing(spec: LabSpec, p: Plan, vpc: str) -> PolicyRouting:
+def policy_routing(spec: SetModel, p: Plan, vpc: str) -> PolicyRouting:
     """A VPC router's tables and rules: traffic is looked up in the table of the subnet it
     leaves (by the bridge it came in on), of the endpoint's subnet for what an endpoint hands
     back, and of the gateway's own table, when one is associated, for what enters from the

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lab.health import Checker, Health, Target
 from lab.http10 import exchange
-from lab.model import HealthCheck
 from lab.nsutil import inside, socket_in
+from verify.model import HealthCheck
 
 BACKEND_HEADER = "X-Lab-Backend"
 BACKEND_TIMEOUT = 1.5  # under the test client's 3 s: a dead backend shows as a 502

@@ -13,14 +13,16 @@ import threading
 import time
 from pathlib import Path
 
-from generator import deployed
-from generator.naming import MASTER_FILE
+from core.naming import MASTER_FILE
 from lab import addresses as A
 from lab import drill, plan
 from lab.cloudinit import BootError
 from lab.hosts import StartError
-from lab.model import LabSpec, ModelError, load_spec, short
 from lab.session import Session
+from lab.support import emulated
+from verify import reader
+from verify.errors import SetError
+from verify.model import SetModel
 
 READY_TIMEOUT = 20.0
 
@@ -107,7 +109,7 @@ def keep_commands(session: Session) -> list[str]:
         for sid in alb.subnets:
             pub = lab.plan.nodes[f"{alb.id}@{sid}"].public_ip
             lines.append(
-                f"ip netns exec {lab.client} curl -s http://{pub}/   # ALB node {short(sid)}"
+                f"ip netns exec {lab.client} curl -s http://{pub}/   # ALB node {spec.label(sid)}"
             )
     for other in spec.hosts_of("other"):
         for w in web:
@@ -117,7 +119,9 @@ def keep_commands(session: Session) -> list[str]:
             )
     for eid, dev in sorted(lab.plan.tun.items()):
         router = lab.router[spec.subnets[spec.endpoints[eid].subnet].vpc]
-        lines.append(f"ip netns exec {router} tcpdump -ni {dev}   # inner packets at {short(eid)}")
+        lines.append(
+            f"ip netns exec {router} tcpdump -ni {dev}   # inner packets at {spec.label(eid)}"
+        )
     for h in sorted(spec.hosts_of("appliance"), key=lambda h: h.name):
         ns = lab.node_ns[h.id]
         lines.append(f"ip netns exec {ns} tcpdump -ni eth0 udp port 6081   # Geneve at {h.name}")
@@ -129,8 +133,8 @@ def keep_commands(session: Session) -> list[str]:
     return lines
 
 
-def run_plan(session: Session, net: deployed.Network | None, with_drill: bool) -> list[plan.Row]:
-    steps = plan.Plan(session, net)
+def run_plan(session: Session, with_drill: bool) -> list[plan.Row]:
+    steps = plan.Plan(session)
     steps.egress()
     steps.alb()
     steps.bastion()
@@ -154,14 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
-        spec: LabSpec = load_spec(args.directory)
-    except (ModelError, ValueError) as exc:
+        spec: SetModel = emulated(reader.load(args.directory))
+    except SetError as exc:
         print(f"error: {args.directory}: {exc}", file=sys.stderr)
         return 2
-    try:
-        net = deployed.load_network(args.directory)
-    except Exception:  # hops are a courtesy; the lab's verdict never depends on them
-        net = None
     policy = args.policy.read_bytes() if args.policy else None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     started = time.monotonic()
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 detail="; ".join(missing),
             )
         ]
-        rows += run_plan(session, net, with_drill=not args.no_drill)
+        rows += run_plan(session, with_drill=not args.no_drill)
         elapsed = time.monotonic() - started
         failed = [r for r in rows if not r.ok]
         print(

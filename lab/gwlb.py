@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from lab import geneve
 from lab.addresses import Plan
 from lab.health import Checker, Health, Target
-from lab.model import LabSpec, short
 from lab.nsutil import ip_batch, socket_in, tun_in
+from verify.model import SetModel
 
 GENEVE_PORT = 6081
 MAX_PACKET = 8500  # GWLB drops larger packets: it carries up to 8,500 bytes
@@ -128,7 +128,7 @@ class Node:
 class Emulator:
     def __init__(
         self,
-        spec: LabSpec,
+        spec: SetModel,
         plan: Plan,
         router: dict[str, str],
         node_ns: dict[str, str],
@@ -325,8 +325,7 @@ class Emulator:
         return False
 
     def label(self, ident: str) -> str:
-        """A target's host name, or an endpoint's name (with its stack when names repeat)."""
+        """A target's host name, or an endpoint's set-wide label."""
         if ident in self.targets:
             return self.targets[ident].label
-        alike = [e for e in self.spec.endpoints if short(e) == short(ident)]
-        return ident.replace("/", "-") if len(alike) > 1 else short(ident)
+        return self.spec.label(ident)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lab.model import HealthCheck
 from lab.nsutil import socket_in
+from verify.model import HealthCheck
 
 
 def matches(matcher: str, status: int) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import cloudinit
-from lab.model import Host
+from verify.model import Host
 
 PYTHON_39 = "3.9.18"
 

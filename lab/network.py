@@ -1,4 +1,4 @@
-"""Builds a LabSpec in network namespaces: one router per VPC applying each subnet's route table
+"""Builds a SetModel in network namespaces: one router per VPC applying each subnet's route table
 to traffic leaving it, internet gateways with 1:1 public addresses, NAT gateways, an internet
 with a client and a server, and one namespace per host; tears it all down again."""
 
@@ -10,8 +10,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 from lab import addresses as A
-from lab.model import LabSpec
 from lab.nsutil import ip, ip_batch, nft, sysctl
+from verify.model import SetModel
 
 MTU = "9001"  # EC2's jumbo frames inside a VPC
 ROUTER_SYSCTLS = {
@@ -26,7 +26,7 @@ ROUTER_SYSCTLS = {
 @dataclass
 class Lab:
     token: str
-    spec: LabSpec
+    spec: SetModel
     plan: A.Plan
     router: dict[str, str] = field(default_factory=dict)  # VPC -> router namespace
     node_ns: dict[str, str] = field(default_factory=dict)  # node id -> namespace
@@ -191,7 +191,7 @@ class Builder:
                 "link set vpc up",
                 f"addr add {gw_side}/30 dev wan",
                 "link set wan up",
-                f"route add {spec.vpcs[vpc]} via {A.IGW_LINK_VPC}",
+                f"route add {spec.vpcs[vpc].cidr} via {A.IGW_LINK_VPC}",
                 f"route add default via {inet_side}",
             ],
         )
@@ -234,7 +234,7 @@ class Builder:
         )
 
 
-def build(token: str, spec: LabSpec) -> Lab:
+def build(token: str, spec: SetModel) -> Lab:
     """Build everything but the route tables; on an error, what was built goes first."""
     lab = Lab(token, spec, A.plan(spec))
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
-from lab.model import LabSpec, SecurityGroup, SgRule
+from verify.model import SecurityGroup, SetModel, SgRule
 
 NAMES = {-1: "all", 6: "tcp", 17: "udp", 1: "icmp"}
 
@@ -30,7 +30,7 @@ def _matches(
 
 
 def verdict(
-    spec: LabSpec,
+    spec: SetModel,
     members: Callable[[str], set[str]],
     src_groups: tuple[str, ...],
     src_ip: str,

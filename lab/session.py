@@ -13,8 +13,8 @@ from lab import network, security
 from lab.alb import AlbNode, Backend
 from lab.gwlb import Emulator
 from lab.hosts import Hosts, StartError, python_for_hosts, wait_for
-from lab.model import LabSpec
 from lab.nsutil import nft, socket_in
+from verify.model import SetModel
 
 INTERNET_PORTS = (80, 443)  # 443 too: the web servers' security group lets only HTTPS out
 
@@ -22,7 +22,7 @@ INTERNET_PORTS = (80, 443)  # 443 too: the web servers' security group lets only
 class Session:
     def __init__(
         self,
-        spec: LabSpec,
+        spec: SetModel,
         scale: float,
         policy: bytes | None = None,
         token: str | None = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from troposphere import Ref
 
-from generator import naming
+from core import naming
 from generator.model import Route, TargetKind, Topology, Vpc
 from generator.stacks.base import VPC_ID, Nested, NestedBuilder, network_stack
 from generator.stacks.gwlb import add_endpoints

@@ -11,7 +11,8 @@ from troposphere.policies import (
     UpdatePolicy,
 )
 
-from generator import naming, userdata
+from core import naming
+from generator import userdata
 from generator.model import ComponentKind, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT

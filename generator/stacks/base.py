@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from troposphere import Cidr, Output, Parameter, Ref, Select, Sub, Tag, Tags, Template
 
-from generator import naming
+from core import naming
 from generator.model import CidrSource, Subnet, Topology, Vpc, VpcRole
 from generator.stacks.parameters import ParamSpec
 

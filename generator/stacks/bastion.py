@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, ec2
 
-from generator import naming
+from core import naming
 from generator.model import ComponentKind, Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2

@@ -5,8 +5,8 @@ from __future__ import annotations
 from troposphere import Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
+from core import naming
 from core.partitions import Partition
-from generator import naming
 from generator.model import ComponentKind, Topology, Vpc
 from generator.stacks.base import Nested, NestedBuilder
 

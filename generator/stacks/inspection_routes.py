@@ -4,7 +4,7 @@ separated-vpc builds its tables, endpoints and these routes in one template inst
 
 from __future__ import annotations
 
-from generator import naming
+from core import naming
 from generator.model import TargetKind, Topology, Vpc
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.routes import add_routes

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Parameter, Ref, Template, cloudformation
 
+from core import naming
 from core.partitions import Partition
-from generator import naming
+from core.sets import METADATA_KEY
 from generator.model import Topology
 from generator.stacks.base import FromMaster, FromPseudo, FromStack, FromValue, Nested
 from generator.stacks.parameters import ParamSpec
@@ -28,6 +29,7 @@ def build(
     partition: Partition,
     nested: list[Nested],
     catalogue: dict[str, ParamSpec],
+    options: dict[str, object],
 ) -> Template:
     t = Template(
         Description=(
@@ -37,6 +39,9 @@ def build(
         )
     )
     t.set_version()
+    # What made the set, for the tools that read it back (operate, the lab, the docs): never
+    # the Description's prose.
+    t.set_metadata({METADATA_KEY: {"Architecture": topology.architecture, "Options": options}})
     _add_parameters(t, nested, catalogue)
     for item in nested:
         _add_stack(t, item)

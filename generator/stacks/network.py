@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from troposphere import GetAtt, GetAZs, Ref, Select, ec2
 
-from generator import naming
+from core import naming
 from generator.model import ComponentKind, Route, TargetKind, Topology, Vpc
 from generator.stacks.base import VPC_ID, Nested, NestedBuilder
 from generator.stacks.routes import add_routes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from generator import naming
+from core import naming
 from generator.model import CidrSource, Topology, Vpc
 
 CIDR_PATTERN = (

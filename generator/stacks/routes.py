@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from troposphere import ec2
 
-from generator import naming
+from core import naming
 from generator.model import Route, RouteTable, TargetKind
 
 ROUTE_PROPERTY = {

@@ -8,7 +8,8 @@ from troposphere import Base64, GetAtt, Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere.policies import CreationPolicy, ResourceSignal
 
-from generator import naming, userdata
+from core import naming
+from generator import userdata
 from generator.model import ComponentKind, Subnet, Tier, Topology, Vpc
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2

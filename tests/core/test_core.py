@@ -51,7 +51,7 @@ def test_the_partition_of_a_region(region, partition):
 
 
 def test_one_table_serves_generator_and_publisher():
-    assert options.PARTITIONS == ("aws", "aws-cn") == tuple(partitions.PARTITIONS)
+    assert options.PARTITION_NAMES == ("aws", "aws-cn") == tuple(partitions.PARTITIONS)
     assert options.ARCHITECTURES == sets.ARCHITECTURES == publisher_templates.ARCHITECTURES
     assert publisher_naming.MASTER_NAME == sets.MASTER_FILE == "CN-GWLB.yml"
     assert publisher_naming.console_host("cn-north-1") == "console.amazonaws.cn"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from templates import main
 
 NESTED = {
     "CN-GWLB.yml",

@@ -4,13 +4,15 @@ agree with the model and with the rendered templates."""
 import re
 
 import pytest
-from gen_helpers import ALL_SETS, COMMITTED
 
-from generator import deployed, naming, routepath, topology
-from generator.cli import main
-from generator.docs import billable
+from archdoc.page import billable
+from core import naming
+from generator import topology
 from generator.model import ComponentKind
 from generator.options import Options
+from templates import main
+from tests.set_helpers import ALL_SETS, COMMITTED
+from verify import reader, routepath
 
 
 @pytest.mark.parametrize(("partition", "architecture"), ALL_SETS)
@@ -20,9 +22,9 @@ def test_every_set_has_its_page_and_the_page_names_every_subnet_and_flow(partiti
     assert f"{partition} partition" in page
     diagram = page.split("```mermaid\n")[1].split("```")[0]
     assert diagram.startswith("flowchart LR\n")
-    net = deployed.load_network(COMMITTED / partition / architecture)
+    net = reader.load(COMMITTED / partition / architecture)
     for subnet_id in net.subnets:
-        node = routepath._short(subnet_id)
+        node = net.label(subnet_id)
         assert re.search(rf"^\s+{node}\[", diagram, re.M), node
         assert f"### {node}: " in page
     flows = routepath.standard_flows(net) + routepath.appliance_egress(net)

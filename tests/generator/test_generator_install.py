@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from gen_helpers import REPO
+from tests.set_helpers import REPO
 
 TEST_ONLY = {"moto", "scapy", "hypothesis", "pytest", "ruff", "vermin", "cfn-lint", "boto3"}
 # Importable names of those packages, refused while the generator runs.
@@ -55,7 +55,7 @@ def test_the_generator_runs_without_test_or_aws_packages(tmp_path):
         f"        if name.split('.')[0] in {BLOCKED!r}:\n"
         "            raise ImportError('refused: ' + name)\n"
         "sys.meta_path.insert(0, Refuse())\n"
-        "from generator.cli import main\n"
+        "from templates import main\n"
         f"sys.exit(main(['--output', {str(tmp_path)!r}]))\n"
     )
     result = subprocess.run(
@@ -63,3 +63,4 @@ def test_the_generator_runs_without_test_or_aws_packages(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "aws-cn" / "single-vpc" / "CN-GWLB.yml").is_file()
+    assert (tmp_path / "aws-cn" / "single-vpc" / "ARCHITECTURE.md").is_file()

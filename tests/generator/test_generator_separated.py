@@ -6,11 +6,13 @@ import copy
 import ipaddress
 
 import pytest
-from gen_helpers import COMMITTED, SEPARATED_SETS, load_set, resources
 
-from generator import contract, deployed, naming, routepath, topology
+from core import cfn_yaml, naming
+from generator import topology
 from generator.model import ComponentKind, TargetKind, Tier, VpcRole
 from generator.options import Options
+from tests.set_helpers import COMMITTED, SEPARATED_SETS, load_set, resources
+from verify import contract, reader, routepath
 
 SEPARATED = "separated-vpc"
 
@@ -118,7 +120,7 @@ def test_every_application_vpc_is_one_stack_of_one_template():
 
 
 def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path):
-    from generator.cli import main
+    from templates import main
 
     assert main(["--output", str(tmp_path), "--architecture", SEPARATED, "--app-vpcs", "4"]) == 0
     master = load_set(tmp_path / "aws" / SEPARATED)["CN-GWLB.yml"]
@@ -177,7 +179,7 @@ def test_the_inspection_vpc_has_no_endpoint_and_its_own_egress():
 
 @pytest.mark.parametrize(("partition", "architecture"), SEPARATED_SETS)
 def test_committed_sets_inspect_every_flow_symmetrically(partition, architecture):
-    net = deployed.load_network(COMMITTED / partition / architecture)
+    net = reader.load(COMMITTED / partition / architecture)
     flows = routepath.standard_flows(net)
     assert len(flows) == 2 + 4 + 2  # egress, ALB node x web server, bastion x web server
     assert routepath.problems(net) == []
@@ -188,7 +190,7 @@ def test_committed_sets_inspect_every_flow_symmetrically(partition, architecture
 
 def test_the_large_variant_keeps_the_contract_and_inspects_every_flow(large):
     assert contract.check_directory(large) == []
-    net = deployed.load_network(large)
+    net = reader.load(large)
     flows = routepath.standard_flows(net)
     # per VPC: 3 egress + 3 x 3 ALB node/web server pairs; the bastion reaches VPC 1's three
     assert len(flows) == 10 * (3 + 9) + 3
@@ -206,7 +208,7 @@ def test_the_large_variant_keeps_the_contract_and_inspects_every_flow(large):
 
 
 def test_the_large_variant_fits_cloudformations_quotas_with_room(large):
-    templates = contract.load_set(large)
+    templates = cfn_yaml.load_set(large)
     master = templates["CN-GWLB.yml"]
     assert len(master["Parameters"]) == 2 + 1 + 10 + 5  # access, inspection, 10 VPCs, instances
     assert len(master["Outputs"]) <= 150
@@ -225,7 +227,7 @@ def test_routes_of_one_application_vpc_removed_are_caught():
     for name in [n for n, r in body.items() if r["Type"] == "AWS::EC2::Route"]:
         if body[name]["Properties"]["DestinationCidrBlock"] != "0.0.0.0/0":
             del body[name]
-    found = routepath.problems(deployed.network(changed))
+    found = routepath.problems(reader.from_templates(changed))
     assert len(found) == 8
     assert "Bastion -> App1WebServer2: endpoint out ['none'], back ['none']" in found
 
@@ -234,7 +236,7 @@ def test_an_endpoint_in_an_az_without_a_gwlb_node_is_caught():
     templates = load_set(COMMITTED / "aws" / SEPARATED)
     gwlb = templates["Nested-GWLB.yml"]["Resources"]["GatewayLoadBalancer"]["Properties"]
     gwlb["Subnets"] = gwlb["Subnets"][:1]  # the GWLB in AZ 1 only; endpoint 2 stays in AZ 2
-    assert routepath.problems(deployed.network(templates)) == [
+    assert routepath.problems(reader.from_templates(templates)) == [
         "App1GwlbEndpoint2 is in an AZ where the GWLB has no node"
     ]
 
@@ -243,7 +245,7 @@ def test_an_endpoint_on_another_service_is_caught():
     templates = load_set(COMMITTED / "aws-cn" / SEPARATED)
     endpoint = templates["Nested-AppVpc.yml"]["Resources"]["GwlbEndpoint1"]["Properties"]
     endpoint["ServiceName"] = {"Fn::Sub": "cn.com.amazonaws.${AWS::Region}.s3"}
-    assert routepath.problems(deployed.network(templates)) == [
+    assert routepath.problems(reader.from_templates(templates)) == [
         "App1GwlbEndpoint1 names no endpoint service of this set"
     ]
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from gen_helpers import ALL_SETS, COMMITTED, REPO, SETS, load_set, resources
+
+from tests.set_helpers import ALL_SETS, COMMITTED, REPO, SETS, load_set, resources
 
 ALL_FILES = sorted(COMMITTED.rglob("*.yml"))
 

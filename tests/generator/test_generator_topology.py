@@ -4,7 +4,8 @@ import ipaddress
 
 import pytest
 
-from generator import naming, topology
+from core import naming
+from generator import topology
 from generator.errors import CidrError, OptionsError
 from generator.model import TargetKind, Tier
 from generator.options import Options

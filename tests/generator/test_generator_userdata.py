@@ -13,9 +13,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from gen_helpers import ALL_SETS, COMMITTED, REPO, load_set
 
 from generator import bundle
+from tests.set_helpers import ALL_SETS, COMMITTED, REPO, load_set
 
 LIMIT = 16 * 1024
 # The longest values Fn::Sub may put in: a 128-character stack name and a long region name.

@@ -14,13 +14,14 @@ from lab import addresses as A
 from lab import cloudinit, geneve, security
 from lab.gwlb import Emulator, FlowRecord, Node, flow_key, parse_geneve, parse_ipv4, pick
 from lab.health import Health, Target, matches
-from lab.model import LabSpec, SecurityGroup, SgRule, load_spec
+from verify import reader
+from verify.model import SecurityGroup, SetModel, SgRule
 
 SET = Path(__file__).resolve().parents[2] / "output" / "aws" / "single-vpc"
 
 
 def test_appliance_user_data_replays_under_a_root(tmp_path):
-    spec = load_spec(SET)
+    spec = reader.load(SET)
     host = spec.hosts_of("appliance")[0]
     boot = cloudinit.parse(host.user_data)
     (unit,) = boot.enabled_units()
@@ -40,7 +41,7 @@ def test_appliance_user_data_replays_under_a_root(tmp_path):
 
 
 def test_web_user_data_says_which_web_server():
-    spec = load_spec(SET)
+    spec = reader.load(SET)
     texts = []
     for host in sorted(spec.hosts_of("web"), key=lambda h: h.name):
         boot = cloudinit.parse(host.user_data)
@@ -156,7 +157,7 @@ class FakeSocket:
 
 @pytest.fixture
 def emulator():
-    spec = load_spec(SET)
+    spec = reader.load(SET)
     plan = A.plan(spec)
     em = Emulator(spec, plan, router={}, node_ns={}, scale=0.1)
     for gid, gwlb in spec.gwlbs.items():
@@ -246,7 +247,7 @@ def test_only_link_settings_are_replayed_from_boot_commands():
 
 
 def test_security_group_verdicts():
-    spec = LabSpec()
+    spec = SetModel()
     web = SecurityGroup(
         "S/Web",
         "Web",

@@ -1,4 +1,4 @@
-"""Helpers shared by the generator tests: where the sets live and how to read them."""
+"""Helpers shared by the generator, verify and lab tests: where the sets live, how to read them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core import cfn_yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "output"
 SETS = [("aws", "single-vpc"), ("aws-cn", "single-vpc")]
 SEPARATED_SETS = [("aws", "separated-vpc"), ("aws-cn", "separated-vpc")]

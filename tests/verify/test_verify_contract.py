@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from gen_helpers import ALL_SETS, COMMITTED, REPO
 
-from generator import contract
+from core import cfn_yaml
+from tests.set_helpers import ALL_SETS, COMMITTED, REPO
+from verify import contract
 
 SSM_AMI = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
 
@@ -47,7 +48,7 @@ def test_cfn_lint_finds_nothing_in_any_variant(variants, large):
 
 
 def test_ami_ids_reach_nested_stacks_as_image_ids():
-    templates = contract.load_set(COMMITTED / "aws-cn" / "single-vpc")
+    templates = cfn_yaml.load_set(COMMITTED / "aws-cn" / "single-vpc")
     master = templates["CN-GWLB.yml"]["Parameters"]
     assert master["LinuxAmiId"]["Type"] == SSM_AMI
     assert master["WindowsAmiId"]["Type"] == SSM_AMI
@@ -59,7 +60,7 @@ def test_ami_ids_reach_nested_stacks_as_image_ids():
 
 @pytest.fixture
 def good() -> dict[str, dict]:
-    return contract.load_set(COMMITTED / "aws" / "single-vpc")
+    return cfn_yaml.load_set(COMMITTED / "aws" / "single-vpc")
 
 
 def _stack(templates, logical):
@@ -120,7 +121,9 @@ def test_a_template_url_outside_the_set_is_found(good):
     broken = copy.deepcopy(good)
     _stack(broken, "GWLBStack")["TemplateURL"] = "Nested-Gwlb.yml"
     findings = contract.check(broken)
-    assert "GWLBStack: TemplateURL 'Nested-Gwlb.yml' is not a nested file of the set" in findings
+    assert "CN-GWLB.yml: GWLBStack: TemplateURL names Nested-Gwlb.yml, not a file of the set" in (
+        findings
+    )
     assert "Nested-GWLB.yml: no stack of the master uses this file" in findings
 
 
@@ -135,4 +138,4 @@ def test_quotas_are_enforced(good):
 def test_cli_exit_codes(tmp_path, capsys):
     assert contract.main([str(COMMITTED / "aws" / "single-vpc")]) == 0
     assert contract.main([str(tmp_path)]) == 2
-    assert "holds no CN-GWLB.yml" in capsys.readouterr().err
+    assert "holds no CloudFormation template" in capsys.readouterr().err

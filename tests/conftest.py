@@ -1,4 +1,5 @@
-"""Fixtures of the generator tests: fresh generations in temporary directories."""
+"""Fixtures shared by the test folders: fresh generations (with ARCHITECTURE.md) in temporary
+directories."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from templates import main
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +27,7 @@ def three_az(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def variants(tmp_path_factory) -> dict[str, Path]:
     """Every allowed AZ count in both partitions, each generated once: {variant name: set dir}."""
-    from gen_helpers import VARIANTS
+    from tests.set_helpers import VARIANTS
 
     root = tmp_path_factory.mktemp("variants")
     sets = {}

@@ -1,12 +1,30 @@
-"""The one place that spells logical IDs, parameter names and Name tags, so every view agrees."""
+"""The one place that makes and parses logical IDs, parameter, output and stack names, and human
+labels, so the generator, the set reader, the lab, operate and the publisher all agree."""
 
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 # The master's file name is core's (the publisher needs it too); naming passes it on.
 from core.sets import MASTER_FILE as MASTER_FILE
-from generator.model import Subnet, Tier, Vpc
+
+
+class _Tier(Protocol):
+    value: str
+
+
+class Subnet(Protocol):
+    """What naming needs of a model subnet (generator.model.Subnet has it)."""
+
+    tier: _Tier
+    az: int
+    vpc_prefix: str
+
+
+class Vpc(Protocol):
+    name: str
+
 
 SINGLE_VPC = "Vpc"
 INSPECTION_PREFIX = "Inspection"
@@ -19,10 +37,10 @@ _PREFIXED = re.compile(
 
 # Human labels for the tiers, used in Name tags and console labels.
 TIER_LABELS = {
-    Tier.PUBLIC: "public",
-    Tier.ENDPOINT: "GWLB endpoint",
-    Tier.APPLIANCE: "appliance",
-    Tier.APPLICATION: "application",
+    "Public": "public",
+    "Endpoint": "GWLB endpoint",
+    "Appliance": "appliance",
+    "Application": "application",
 }
 
 
@@ -107,4 +125,28 @@ def nested_file(concern: str) -> str:
 
 def subnet_label(subnet: Subnet) -> str:
     """Readable subnet name for Name tags, e.g. 'application subnet 2'."""
-    return f"{TIER_LABELS[subnet.tier]} subnet {subnet.az + 1}"
+    return f"{TIER_LABELS[subnet.tier.value]} subnet {subnet.az + 1}"
+
+
+def resource_label(stack: str, logical: str) -> str:
+    """A resource's name for people across a whole set: its logical ID, with its VPC's prefix
+    where the stack belongs to one (App2VpcStack/PublicSubnet1 is App2PublicSubnet1,
+    NetworkStack/PublicSubnet1 is PublicSubnet1). Stacks of other sets add nothing."""
+    match = _PREFIXED.match(stack)
+    return prefixed(match["prefix"] or "", logical) if match else logical
+
+
+def stack_qualified_label(stack: str, logical: str) -> str:
+    """The label of a resource whose plain label another stack's resource also has."""
+    return f"{stack}-{logical}"
+
+
+def resource_ref(stack: str, logical: str) -> str:
+    """The symbolic physical ID the set reader gives a resource: its stack, then its logical ID."""
+    return f"{stack}/{logical}"
+
+
+def parse_resource_ref(ref: str) -> tuple[str, str]:
+    """(stack, logical ID) of a symbolic physical ID made by resource_ref."""
+    stack, _, logical = ref.rpartition("/")
+    return stack, logical

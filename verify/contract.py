@@ -3,7 +3,8 @@ with which types, and which outputs it reads back. cfn-lint checks each template
 can lint clean and still fail at launch (an SSM-typed value handed to an SSM-typed nested
 parameter is looked up a second time, as a parameter name), so this checks the set as a whole.
 
-Run: python -m generator.contract DIR [DIR ...]   (exit 1 and one line per finding)
+Run: python -m verify.contract DIR [DIR ...]   (exit 1 and one line per finding; 2 for a set
+that cannot be read)
 """
 
 from __future__ import annotations
@@ -13,19 +14,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from core import cfn_yaml
-from core.sets import MASTER_FILE
+from core.sets import MAX_TEMPLATE_BYTES, TEMPLATE_LIMITS
+from verify import files as set_files
+from verify.errors import SetError
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
 SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(?P<inner>.+)>$")
 SUB_GETATT = re.compile(r"\$\{(?P<stack>[A-Za-z0-9]+)\.Outputs\.(?P<output>[A-Za-z0-9]+)\}")
-# CloudFormation quotas per template (documented service limits).
-LIMITS = {"Resources": 500, "Parameters": 200, "Outputs": 200}
-# Every template is read from S3 (publish uploads the set and launches the master by URL).
-MAX_TEMPLATE_BYTES = 1_000_000
-
-
-load_set = cfn_yaml.load_set
 
 
 def value_type(master_type: str) -> str:
@@ -46,30 +40,37 @@ def compatible(given: str, declared: str) -> bool:
 
 
 def check(templates: dict[str, dict], sizes: dict[str, int] | None = None) -> list[str]:
-    """Findings for one set: {file: parsed template}; sizes in bytes by file, when known."""
-    if MASTER_FILE not in templates:
-        return [f"{MASTER_FILE}: missing from the set"]
-    master = templates[MASTER_FILE]
-    findings = list(_ssm_types_only_in_master(templates))
-    stacks = {k: r for k, r in master.get("Resources", {}).items() if r.get("Type") == STACK_TYPE}
-    files_of = {}
+    """Findings for one of our sets held in memory: {file: parsed template}."""
+    try:
+        files = set_files.from_templates(templates)
+    except SetError as exc:
+        return [str(exc)]
+    files.sizes = sizes or {}
+    return check_set(files)
+
+
+def check_set(files: set_files.SetFiles) -> list[str]:
+    """Findings for one set: what the master passes, what it reads back, what is left over."""
+    templates, master = files.templates, files.master_body
+    findings = list(_ssm_types_only_in_master(templates, files.master))
+    findings += files.broken.values()
+    stacks = {k: r for k, r in master.get("Resources", {}).items() if k in files.nested}
     for logical, stack in stacks.items():
-        url = stack.get("Properties", {}).get("TemplateURL")
-        if url not in templates or url == MASTER_FILE:
-            findings.append(f"{logical}: TemplateURL {url!r} is not a nested file of the set")
-            continue
-        files_of[logical] = url
-        findings += _check_parameters(logical, stack, master, templates[url])
-    findings += _check_output_reads(master, {k: templates[f] for k, f in files_of.items()})
-    unused = set(templates) - set(files_of.values()) - {MASTER_FILE}
-    findings += [f"{name}: no stack of the master uses this file" for name in sorted(unused)]
-    findings += _check_limits(templates, sizes or {})
+        findings += _check_parameters(logical, stack, master, templates[files.nested[logical]])
+    findings += _check_output_reads(master, {k: templates[f] for k, f in files.nested.items()})
+    findings += [f"{name}: no stack of the master uses this file" for name in unused_files(files)]
+    findings += _check_limits(templates, files.sizes)
     return findings
 
 
-def _ssm_types_only_in_master(templates: dict[str, dict]) -> Iterator[str]:
+def unused_files(files: set_files.SetFiles) -> list[str]:
+    """Templates of the set that neither are the master nor back a stack of it."""
+    return sorted(set(files.templates) - set(files.nested.values()) - {files.master})
+
+
+def _ssm_types_only_in_master(templates: dict[str, dict], master: str) -> Iterator[str]:
     for name, body in templates.items():
-        if name == MASTER_FILE:
+        if name == master:
             continue
         for pname, param in body.get("Parameters", {}).items():
             if SSM_TYPE.match(param.get("Type", "")):
@@ -133,7 +134,7 @@ def _output_reads(node) -> Iterator[tuple[str, str]]:
 
 def _check_limits(templates: dict[str, dict], sizes: dict[str, int]) -> Iterator[str]:
     for name, body in templates.items():
-        for section, limit in LIMITS.items():
+        for section, limit in TEMPLATE_LIMITS.items():
             count = len(body.get(section, {}))
             if count > limit:
                 yield f"{name}: {count} {section.lower()}, over CloudFormation's {limit}"
@@ -142,23 +143,26 @@ def _check_limits(templates: dict[str, dict], sizes: dict[str, int]) -> Iterator
             yield f"{name}: {size} bytes, over the {MAX_TEMPLATE_BYTES} bytes CloudFormation reads"
 
 
-def check_directory(directory: Path) -> list[str]:
-    sizes = {p.name: p.stat().st_size for p in directory.glob("*.yml")}
-    return check(load_set(directory), sizes)
+def check_directory(directory: Path, master: str | None = None) -> list[str]:
+    return check_set(set_files.load(directory, master))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    master = None
+    if len(args) >= 2 and args[0] == "--master":
+        master, args = args[1], args[2:]
     if not args:
-        print("usage: python -m generator.contract DIR [DIR ...]", file=sys.stderr)
+        print("usage: python -m verify.contract [--master FILE] DIR [DIR ...]", file=sys.stderr)
         return 2
     failed = False
     for arg in args:
         directory = Path(arg)
-        if not (directory / MASTER_FILE).is_file():
-            print(f"error: {directory} holds no {MASTER_FILE}", file=sys.stderr)
+        try:
+            findings = check_directory(directory, master)
+        except SetError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
-        findings = check_directory(directory)
         for finding in findings:
             print(f"{directory}: {finding}")
         failed = failed or bool(findings)

@@ -4,14 +4,14 @@ the same one each way; and the verifier catches the designs that do not."""
 import copy
 
 import pytest
-from gen_helpers import COMMITTED, SETS, load_set
 
-from generator import deployed, routepath
-from generator.naming import MASTER_FILE
+from core.naming import MASTER_FILE
+from tests.set_helpers import COMMITTED, SETS, load_set
+from verify import reader, routepath
 
 
 def _flows(templates):
-    net = deployed.network(templates)
+    net = reader.from_templates(templates)
     return routepath.standard_flows(net), net
 
 
@@ -74,7 +74,7 @@ def test_the_replaced_quickstarts_routes_fail():
     the verifier must say so."""
     templates = load_set(COMMITTED / "aws-cn" / "single-vpc")
     original = _drop_routes(templates, lambda table, cidr: cidr == "0.0.0.0/0")
-    found = routepath.problems(deployed.network(original))
+    found = routepath.problems(reader.from_templates(original))
     assert len(found) == 8
     egress = [p for p in found if "-> internet" in p]
     assert egress == [
@@ -96,7 +96,7 @@ def test_replies_through_the_own_az_endpoint_are_caught_as_asymmetric():
         if table.startswith("ApplicationSubnet"):
             az = table[len("ApplicationSubnet")]
             props["VpcEndpointId"] = {"Ref": f"GwlbEndpoint{az}Id"}
-    found = routepath.problems(deployed.network(templates))
+    found = routepath.problems(reader.from_templates(templates))
     assert sorted(found) == [
         "ALB node in PublicSubnet1 -> WebServer2: endpoint out ['GwlbEndpoint1'], "
         "back ['GwlbEndpoint2']",
@@ -123,7 +123,7 @@ def test_appliance_egress_through_an_endpoint_is_caught():
     params["Parameters"]["ApplianceSubnet1RouteTableId"] = {
         "Fn::GetAtt": ["NetworkStack", "Outputs.ApplianceSubnet1RouteTableId"]
     }
-    found = routepath.problems(deployed.network(templates))
+    found = routepath.problems(reader.from_templates(templates))
     assert any("appliance" in p for p in found), found
 
 
@@ -134,6 +134,6 @@ def test_cli_prints_the_table_and_exits_0(capsys):
     assert "| Bastion -> WebServer2 |" in out
 
 
-def test_cli_on_a_missing_set_says_make_templates(tmp_path, capsys):
+def test_cli_on_an_empty_folder_says_so_in_one_line(tmp_path, capsys):
     assert routepath.main([str(tmp_path)]) == 2
-    assert "run make templates" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"error: {tmp_path}: holds no CloudFormation template\n"

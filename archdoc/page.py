@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core import cfn_yaml
-from generator import deployed, naming, routepath
+from core import cfn_yaml, naming
 from generator.model import Component, ComponentKind, Subnet, Target, TargetKind, Tier, Topology
 from generator.stacks.appliances import ROOT_VOLUME_GIB
 from generator.stacks.parameters import catalogue
+from verify import reader, routepath
 
 DOC_FILE = "ARCHITECTURE.md"
 TARGET_LABEL = {
@@ -23,17 +23,17 @@ TARGET_LABEL = {
 def render(topology: Topology, partition: str, templates: dict[str, str]) -> str:
     """The page for one rendered set ({file name: YAML text})."""
     parsed = {name: cfn_yaml.loads(text) for name, text in templates.items()}
-    net = deployed.network(parsed)
+    net = reader.from_templates(parsed)
     flows = routepath.standard_flows(net) + routepath.appliance_egress(net)
     parts = [
         _title(topology, partition),
         "## Diagram\n\n" + diagram(topology),
         "## Route tables\n\n" + route_tables(topology),
         "## Route paths\n\n"
-        "Traced over the rendered templates by `python -m generator.routepath` (longest prefix "
+        "Traced over the rendered templates by `python -m verify.routepath` (longest prefix "
         "match, local routes, GWLB endpoint to appliance and back, NAT). Every flow crosses one "
         "GWLB endpoint, the same one in both directions; the appliances' own egress crosses "
-        "none.\n\n" + routepath.table(flows),
+        "none.\n\n" + routepath.table(flows, net),
         "## Billable resources\n\n" + billable(topology),
     ]
     return "\n\n".join(parts) + "\n"

@@ -1,0 +1,312 @@
+"""Builds the set model from the evaluated stacks: one reader for every view of a rendered set.
+A value it needs but cannot evaluate, or a shape it does not know, is one SetError line naming the
+template and the resource."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from core import naming
+from verify import files as set_files
+from verify.errors import SetError
+from verify.evaluate import Stack, Unresolved, evaluate
+from verify.model import (
+    ROUTE_DESTINATIONS,
+    ROUTE_TARGETS,
+    Alb,
+    Endpoint,
+    EndpointService,
+    Group,
+    Gwlb,
+    HealthCheck,
+    Host,
+    Igw,
+    Nat,
+    Route,
+    SecurityGroup,
+    SetModel,
+    SgRule,
+    Subnet,
+    TargetGroup,
+    Vpc,
+)
+
+PROTOCOLS = {"-1": -1, "all": -1, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+
+
+def _attrs(items: object) -> dict[str, str]:
+    return {str(a["Key"]): str(a["Value"]) for a in items or [] if isinstance(a, dict)}
+
+
+def _health(p: dict, gateway: bool) -> HealthCheck:
+    """Target group health check with AWS's defaults for GWLB (gateway) or ALB target groups."""
+    return HealthCheck(
+        protocol=str(p.get("HealthCheckProtocol", "TCP" if gateway else p.get("Protocol", "HTTP"))),
+        port=int(p.get("HealthCheckPort", 80 if gateway else p.get("Port", 80))),
+        path=str(p.get("HealthCheckPath", "/")),
+        interval=float(p.get("HealthCheckIntervalSeconds", 10 if gateway else 30)),
+        timeout=float(p.get("HealthCheckTimeoutSeconds", 5)),
+        healthy=int(p.get("HealthyThresholdCount", 5)),
+        unhealthy=int(p.get("UnhealthyThresholdCount", 2)),
+        matcher=str((p.get("Matcher") or {}).get("HttpCode", "200-399" if gateway else "200")),
+    )
+
+
+def _sg_rule(p: dict) -> SgRule:
+    proto = str(p.get("IpProtocol", "-1")).lower()
+    number = PROTOCOLS[proto] if proto in PROTOCOLS else int(proto)
+    group = p.get("SourceSecurityGroupId") or p.get("DestinationSecurityGroupId")
+    cidr = p.get("CidrIp")
+    if isinstance(cidr, Unresolved):
+        cidr = None  # a required parameter with no value: the rule admits no one we can name
+    return SgRule(number, int(p.get("FromPort", -1)), int(p.get("ToPort", -1)), cidr, group)
+
+
+class _Reader:
+    def __init__(self, stacks: list[Stack]):
+        self.stacks = stacks
+        self.model = SetModel()
+        self.model.labels = _labels(stacks)
+
+    def each(self, type_: str) -> Iterator[tuple[str, str, dict]]:
+        """(logical ID, resource id, evaluated properties) of every resource of one type."""
+        for stack in self.stacks:
+            for logical in stack.of_type(type_):
+                self.where = f"{stack.file}: {logical}"
+                yield logical, stack.ref(logical), stack.props(logical)
+
+    def resource(self, ident: str) -> tuple[Stack, str]:
+        name, logical = naming.parse_resource_ref(str(ident))
+        for s in self.stacks:
+            if s.name == name and logical in s.resources:
+                return s, logical
+        raise SetError(f"{self.where}: {ident} is not a resource of this set")
+
+    def cidr(self, value: object, what: str) -> str:
+        if isinstance(value, Unresolved) or not isinstance(value, str):
+            raise SetError(f"{self.where}: {what} is {value!r}, which cannot be evaluated offline")
+        try:
+            return str(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise SetError(f"{self.where}: {what} {value!r} is not a CIDR block") from None
+
+    def read(self) -> SetModel:
+        model = self.model
+        for _, rid, p in self.each("AWS::EC2::VPC"):
+            model.vpcs[rid] = Vpc(rid, model.label(rid), self.cidr(p.get("CidrBlock"), "CidrBlock"))
+        for logical, rid, p in self.each("AWS::EC2::Subnet"):
+            cidr = self.cidr(p.get("CidrBlock"), "CidrBlock")
+            az = p.get("AvailabilityZone", "")
+            model.subnets[rid] = Subnet(rid, logical, model.label(rid), cidr, str(az), p["VpcId"])
+        for _, rid, _ in self.each("AWS::EC2::RouteTable"):
+            model.routes.setdefault(rid, [])
+        for _, _, p in self.each("AWS::EC2::SubnetRouteTableAssociation"):
+            model.table_of_subnet[p["SubnetId"]] = p["RouteTableId"]
+        for logical, rid, p in self.each("AWS::EC2::Route"):
+            model.routes.setdefault(p["RouteTableId"], []).append(self._route(logical, rid, p))
+        self._gateways()
+        self._balancers()
+        self._hosts()
+        self._security_groups()
+        return model
+
+    def _route(self, logical: str, rid: str, p: dict) -> Route:
+        kinds = [k for k in p if k in ROUTE_TARGETS]
+        if len(kinds) != 1:
+            raise SetError(f"{self.where}: a route names one target; this one names {kinds}")
+        destinations = [k for k in ROUTE_DESTINATIONS if k in p]
+        if len(destinations) != 1:
+            raise SetError(
+                f"{self.where}: a route has one destination; this one has {destinations}"
+            )
+        if destinations[0] == "DestinationPrefixListId":
+            raise SetError(f"{self.where}: prefix-list destinations cannot be evaluated offline")
+        destination = self.cidr(p[destinations[0]], destinations[0])
+        return Route(rid, destination, ROUTE_TARGETS[kinds[0]], str(p[kinds[0]]))
+
+    def _gateways(self) -> None:
+        model = self.model
+        igw_vpc = {
+            p["InternetGatewayId"]: p["VpcId"]
+            for *_, p in self.each("AWS::EC2::VPCGatewayAttachment")
+            if "InternetGatewayId" in p
+        }
+        igw_table = {
+            p["GatewayId"]: p["RouteTableId"]
+            for *_, p in self.each("AWS::EC2::GatewayRouteTableAssociation")
+        }
+        for logical, rid, _ in self.each("AWS::EC2::InternetGateway"):
+            if rid in igw_vpc:
+                label = model.label(rid)
+                model.igws[rid] = Igw(rid, logical, label, igw_vpc[rid], igw_table.get(rid))
+        for logical, rid, p in self.each("AWS::EC2::NatGateway"):
+            if p.get("ConnectivityType", "public") != "public":
+                raise SetError(f"{self.where}: private NAT gateways are not modelled")
+            model.nats[rid] = Nat(rid, logical, model.label(rid), p["SubnetId"])
+
+    def _security_groups(self) -> None:
+        extra: dict[str, dict[str, list[SgRule]]] = {}
+        for kind, way in (("Ingress", "ingress"), ("Egress", "egress")):
+            for *_, p in self.each(f"AWS::EC2::SecurityGroup{kind}"):
+                extra.setdefault(p["GroupId"], {}).setdefault(way, []).append(_sg_rule(p))
+        for logical, rid, p in self.each("AWS::EC2::SecurityGroup"):
+            more = extra.get(rid, {})
+            ingress = [_sg_rule(r) for r in p.get("SecurityGroupIngress", [])]
+            if "SecurityGroupEgress" in p:
+                egress = [_sg_rule(r) for r in p["SecurityGroupEgress"]]
+            else:  # AWS's default: everything out
+                egress = [SgRule(-1, -1, -1, "0.0.0.0/0", None)]
+            self.model.security_groups[rid] = SecurityGroup(
+                rid,
+                logical,
+                tuple(ingress + more.get("ingress", [])),
+                tuple(egress + more.get("egress", [])),
+            )
+
+    def _balancers(self) -> None:
+        model = self.model
+        for logical, rid, p in self.each("AWS::ElasticLoadBalancingV2::TargetGroup"):
+            gateway = p.get("Protocol") == "GENEVE"
+            listed = tuple((str(t["Id"]), int(t.get("Port", 80))) for t in p.get("Targets", []))
+            model.target_groups[rid] = TargetGroup(
+                rid,
+                logical,
+                str(p.get("Protocol", "HTTP")),
+                int(p.get("Port", 80)),
+                _health(p, gateway),
+                _attrs(p.get("TargetGroupAttributes")),
+                listed,
+            )
+        forward: dict[str, tuple[str, int]] = {}  # load balancer -> (target group, port)
+        for _, _, p in self.each("AWS::ElasticLoadBalancingV2::Listener"):
+            for action in p.get("DefaultActions", []):
+                if action.get("Type") == "forward" and "TargetGroupArn" in action:
+                    forward[p["LoadBalancerArn"]] = (
+                        action["TargetGroupArn"],
+                        int(p.get("Port", 80)),
+                    )
+        for logical, rid, p in self.each("AWS::ElasticLoadBalancingV2::LoadBalancer"):
+            target_group, port = forward.get(rid, (None, 0))
+            subnets = tuple(p.get("Subnets", [])) or tuple(
+                m["SubnetId"] for m in p.get("SubnetMappings", [])
+            )
+            if p.get("Type") == "gateway":
+                attrs = _attrs(p.get("LoadBalancerAttributes"))
+                cross = attrs.get("load_balancing.cross_zone.enabled") == "true"
+                model.gwlbs[rid] = Gwlb(rid, logical, subnets, cross, target_group)
+            elif p.get("Type", "application") == "application":
+                if target_group is None:
+                    raise SetError(f"{self.where}: the ALB has no forwarding listener")
+                if p.get("Scheme") != "internet-facing":
+                    raise SetError(f"{self.where}: internal ALBs are not modelled")
+                listed = model.target_groups[target_group].targets
+                groups = tuple(p.get("SecurityGroups", []))
+                model.albs[rid] = Alb(
+                    rid, logical, model.label(rid), subnets, port, target_group, listed, groups
+                )
+        for logical, rid, p in self.each("AWS::EC2::VPCEndpointService"):
+            lbs = tuple(p.get("GatewayLoadBalancerArns", []))
+            model.endpoint_services[rid] = EndpointService(rid, logical, lbs)
+        for logical, rid, p in self.each("AWS::EC2::VPCEndpoint"):
+            if p.get("VpcEndpointType") == "GatewayLoadBalancer":
+                service = str(p.get("ServiceName", ""))
+                subnet = p.get("SubnetIds", [None])[0]
+                gwlb = _service_gwlb(service, model.endpoint_services)
+                label = model.label(rid)
+                model.endpoints[rid] = Endpoint(rid, logical, label, subnet, service, gwlb)
+
+    def _hosts(self) -> None:
+        model = self.model
+        eip_instances = {
+            p["InstanceId"] for *_, p in self.each("AWS::EC2::EIP") if "InstanceId" in p
+        }
+        web_targets = {t for alb in model.albs.values() for t, _ in alb.targets}
+        for _, rid, p in self.each("AWS::EC2::Instance"):
+            model.hosts[rid] = Host(
+                rid,
+                model.label(rid),
+                p["SubnetId"],
+                "web" if rid in web_targets else "other",
+                str(p.get("UserData", "")),
+                rid in eip_instances,
+                tuple(p.get("SecurityGroupIds", [])),
+            )
+        geneve = {t for t, g in model.target_groups.items() if g.protocol == "GENEVE"}
+        for logical, rid, p in self.each("AWS::AutoScaling::AutoScalingGroup"):
+            subnets = tuple(p.get("VPCZoneIdentifier", []))
+            tgs = tuple(p.get("TargetGroupARNs", []))
+            count = int(p.get("DesiredCapacity", p.get("MinSize", 1)))
+            model.groups[rid] = Group(rid, logical, subnets, tgs, count)
+            template = p.get("LaunchTemplate", {}).get("LaunchTemplateId")
+            if template is None:
+                raise SetError(f"{self.where}: only launch templates are modelled")
+            lt_stack, lt_logical = self.resource(template)
+            data = lt_stack.props(lt_logical).get("LaunchTemplateData", {})
+            role = "appliance" if geneve & set(tgs) else "other"
+            for i in range(count):
+                # Auto Scaling spreads instances evenly over the zones, in the listed order.
+                hid = f"{rid}#{i + 1}"
+                model.hosts[hid] = Host(
+                    hid,
+                    f"{model.label(rid)}{i + 1}",
+                    subnets[i % len(subnets)],
+                    role,
+                    str(data.get("UserData", "")),
+                    False,
+                    tuple(data.get("SecurityGroupIds", [])),
+                    rid,
+                )
+
+
+def _service_gwlb(service_name: str, services: dict[str, EndpointService]) -> str | None:
+    """The GWLB behind an endpoint's ServiceName, which ends with the endpoint service's ID
+    (<prefix>.<region>.<service id>)."""
+    for service in services.values():
+        if service.gwlbs and (
+            service_name.endswith("." + service.id) or service_name == service.id
+        ):
+            return service.gwlbs[0]
+    return None
+
+
+def _labels(stacks: list[Stack]) -> dict[str, str]:
+    """Every resource's label; a label two stacks would share names its stack instead."""
+    plain = {
+        s.ref(logical): naming.resource_label(s.name, logical)
+        for s in stacks
+        for logical in s.resources
+    }
+    counts = Counter(plain.values())
+    return {
+        rid: label
+        if counts[label] == 1
+        else naming.stack_qualified_label(*naming.parse_resource_ref(rid))
+        for rid, label in plain.items()
+    }
+
+
+def read(stacks: list[Stack]) -> SetModel:
+    """The model of an evaluated set."""
+    reader = _Reader(stacks)
+    reader.where = ""
+    try:
+        return reader.read()
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        if isinstance(exc, SetError):
+            raise
+        raise SetError(f"{reader.where}: cannot read {type(exc).__name__} {exc}") from None
+
+
+def load(
+    directory: Path, master: str | None = None, parameters: dict[str, str] | None = None
+) -> SetModel:
+    """The model of the set in a directory."""
+    return read(evaluate(set_files.load(directory, master), parameters))
+
+
+def from_templates(templates: dict[str, dict]) -> SetModel:
+    """The model of one of our sets already parsed in memory ({file name: template})."""
+    return read(evaluate(set_files.from_templates(templates)))
