@@ -143,6 +143,29 @@ class SecurityGroup:
 
 
 @dataclass(frozen=True)
+class NaclEntry:
+    """One network ACL rule. Rules are judged in rule-number order; the first match decides."""
+
+    number: int
+    egress: bool
+    allow: bool
+    protocol: int  # IP protocol number; -1 for all
+    cidr: str | None  # IPv4 or IPv6 block
+    from_port: int  # TCP/UDP ports; -1 for all
+    to_port: int
+    icmp_type: int  # -1 for all
+    icmp_code: int
+
+
+@dataclass(frozen=True)
+class NetworkAcl:
+    id: str
+    name: str
+    vpc: str
+    entries: tuple[NaclEntry, ...]
+
+
+@dataclass(frozen=True)
 class Host:
     id: str
     name: str  # set-wide label: namespaces, directories and table rows use it
@@ -193,6 +216,9 @@ class SetModel:
     hosts: dict[str, Host] = field(default_factory=dict)
     albs: dict[str, Alb] = field(default_factory=dict)
     security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
+    # Subnets without an association use their VPC's default ACL, which allows everything.
+    network_acls: dict[str, NetworkAcl] = field(default_factory=dict)
+    acl_of_subnet: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # every resource id -> its label
 
     def hosts_of(self, role: str) -> list[Host]:

@@ -24,7 +24,9 @@ from verify.model import (
     HealthCheck,
     Host,
     Igw,
+    NaclEntry,
     Nat,
+    NetworkAcl,
     Route,
     SecurityGroup,
     SetModel,
@@ -111,6 +113,7 @@ class _Reader:
         self._balancers()
         self._hosts()
         self._security_groups()
+        self._network_acls()
         return model
 
     def _route(self, logical: str, rid: str, p: dict) -> Route:
@@ -165,6 +168,33 @@ class _Reader:
                 tuple(ingress + more.get("ingress", [])),
                 tuple(egress + more.get("egress", [])),
             )
+
+    def _network_acls(self) -> None:
+        entries: dict[str, list[NaclEntry]] = {}
+        for _, _, p in self.each("AWS::EC2::NetworkAclEntry"):
+            proto = str(p.get("Protocol", "-1")).lower()
+            ports = p.get("PortRange") or {}
+            icmp = p.get("Icmp") or {}
+            egress = p.get("Egress") in (True, "true", "True")
+            cidr = p.get("CidrBlock") or p.get("Ipv6CidrBlock")
+            entries.setdefault(p["NetworkAclId"], []).append(
+                NaclEntry(
+                    int(p["RuleNumber"]),
+                    egress,
+                    str(p.get("RuleAction", "")).lower() == "allow",
+                    PROTOCOLS[proto] if proto in PROTOCOLS else int(proto),
+                    None if isinstance(cidr, Unresolved) else cidr,
+                    int(ports.get("From", -1)),
+                    int(ports.get("To", -1)),
+                    int(icmp.get("Type", -1)),
+                    int(icmp.get("Code", -1)),
+                )
+            )
+        for logical, rid, p in self.each("AWS::EC2::NetworkAcl"):
+            ordered = tuple(sorted(entries.get(rid, []), key=lambda e: (e.egress, e.number)))
+            self.model.network_acls[rid] = NetworkAcl(rid, logical, p.get("VpcId"), ordered)
+        for _, _, p in self.each("AWS::EC2::SubnetNetworkAclAssociation"):
+            self.model.acl_of_subnet[p["SubnetId"]] = p["NetworkAclId"]
 
     def _balancers(self) -> None:
         model = self.model
