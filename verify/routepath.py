@@ -14,7 +14,7 @@ from pathlib import Path
 
 from verify import reader
 from verify.errors import SetError
-from verify.model import SetModel
+from verify.model import Host, SetModel
 
 INTERNET_HOST = "198.51.100.7"  # documentation range: stands for any internet address
 MAX_HOPS = 16
@@ -157,20 +157,32 @@ class Simulator:
         return FlowResult(name, forward, back)
 
 
+def served_hosts(net: SetModel) -> list[Host]:
+    """Hosts an internet-facing ALB forwards to (the web servers), in id order."""
+    served = {t for alb in net.albs.values() for t, _ in alb.targets if t in net.hosts}
+    return sorted((net.hosts[t] for t in served), key=lambda h: h.id)
+
+
+def management_hosts(net: SetModel) -> list[Host]:
+    """Hosts with a public address of their own that are not served by an ALB (a bastion): they
+    reach the served hosts of their VPC. A host with neither is a plain host."""
+    served = {h.id for h in served_hosts(net)}
+    return [h for h in net.hosts.values() if h.public and h.id not in served]
+
+
 def standard_flows(net: SetModel) -> list[FlowResult]:
     """Per VPC with an ALB: egress from each host the ALB serves, each ALB node to each of them,
-    and each host with a public address (a bastion) to each of them. Each appliance's own egress
-    (which must not cross an endpoint) is appliance_egress."""
+    and each management host (a bastion) to each of them. Each appliance's own egress (which
+    must not cross an endpoint) is appliance_egress."""
     sim = Simulator(net)
-    served = {t for alb in net.albs.values() for t, _ in alb.targets if t in net.hosts}
-    web = sorted((net.hosts[t] for t in served), key=lambda h: h.id)
+    web = served_hosts(net)
     results = [
         sim.to_internet(f"{h.name} -> internet", h.subnet, sim.host(h.subnet, 10)) for h in web
     ]
     clients = [
         (f"ALB node in {net.label(s)}", s, 20) for alb in net.albs.values() for s in alb.subnets
     ]
-    clients += [(h.name, h.subnet, 30) for h in net.hosts.values() if h.public]
+    clients += [(h.name, h.subnet, 30) for h in management_hosts(net)]
     for client, client_subnet, offset in clients:
         for h in web:
             if net.vpc_of(h.subnet) != net.vpc_of(client_subnet):
