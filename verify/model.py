@@ -206,6 +206,9 @@ class SetModel:
     subnets: dict[str, Subnet] = field(default_factory=dict)
     routes: dict[str, list[Route]] = field(default_factory=dict)  # route table -> routes
     table_of_subnet: dict[str, str] = field(default_factory=dict)
+    table_vpc: dict[str, str] = field(default_factory=dict)  # route table -> its VPC
+    # Every association a subnet has, in template order: AWS allows one.
+    associations: dict[str, list[str]] = field(default_factory=dict)
     igws: dict[str, Igw] = field(default_factory=dict)
     nats: dict[str, Nat] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)

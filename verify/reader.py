@@ -103,10 +103,12 @@ class _Reader:
             cidr = self.cidr(p.get("CidrBlock"), "CidrBlock")
             az = p.get("AvailabilityZone", "")
             model.subnets[rid] = Subnet(rid, logical, model.label(rid), cidr, str(az), p["VpcId"])
-        for _, rid, _ in self.each("AWS::EC2::RouteTable"):
+        for _, rid, p in self.each("AWS::EC2::RouteTable"):
             model.routes.setdefault(rid, [])
-        for _, _, p in self.each("AWS::EC2::SubnetRouteTableAssociation"):
+            model.table_vpc[rid] = p.get("VpcId")
+        for _, rid, p in self.each("AWS::EC2::SubnetRouteTableAssociation"):
             model.table_of_subnet[p["SubnetId"]] = p["RouteTableId"]
+            model.associations.setdefault(p["SubnetId"], []).append(rid)
         for logical, rid, p in self.each("AWS::EC2::Route"):
             model.routes.setdefault(p["RouteTableId"], []).append(self._route(logical, rid, p))
         self._gateways()

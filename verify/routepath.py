@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verify import reader
+from verify import reader, validate
 from verify.errors import SetError
 from verify.model import Host, SetModel
 
@@ -253,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         net = reader.load(args.directory, args.master)
+        refusals = validate.problems(net)
+        for refusal in refusals:
+            print(f"REFUSED BY AWS: {refusal}", file=sys.stderr)
+        if refusals:
+            return 1
         print(table(standard_flows(net) + appliance_egress(net), net))
     except SetError as exc:
         print(f"error: {exc}", file=sys.stderr)
