@@ -207,7 +207,8 @@ def appliance_egress(net: SetModel) -> list[FlowResult]:
 
 
 def problems(net: SetModel) -> list[str]:
-    """Every way the set breaks the rule; empty when all flows are inspected symmetrically."""
+    """Every way the set breaks the rule; empty when all flows are inspected symmetrically.
+    A set AWS would refuse (verify.validate) is judged there, not here."""
     found = []
     try:
         flows = standard_flows(net)
