@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from core import cfn_yaml
@@ -115,7 +115,9 @@ def read_and_judge(templates: dict[str, dict]) -> str:
 )
 @given(mutated_set())
 def test_no_mutation_escapes_as_a_traceback(templates):
-    assert read_and_judge(templates) in ("ok", "refused", "error")
+    outcome = read_and_judge(templates)
+    event(outcome)  # --hypothesis-show-statistics shows how the mutations were judged
+    assert outcome in ("ok", "refused", "error")
 
 
 def test_the_committed_sets_are_read_and_accepted():
