@@ -20,6 +20,15 @@ AZ_NAMES = tuple(f"az{i}" for i in range(6))
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 
 
+# GetAtt attributes that are one of the resource's own properties, so known before launch.
+_ATTRIBUTE_PROPERTIES = {
+    ("AWS::EC2::Subnet", "CidrBlock"): "CidrBlock",
+    ("AWS::EC2::VPC", "CidrBlock"): "CidrBlock",
+    ("AWS::EC2::Subnet", "AvailabilityZone"): "AvailabilityZone",
+    ("AWS::EC2::Subnet", "VpcId"): "VpcId",
+}
+
+
 class Unresolved(str):
     """A value the reader cannot know offline (Fn::ImportValue, an unknown pseudo parameter)."""
 
@@ -140,6 +149,11 @@ class Stack:
             if key not in outputs:
                 raise SetError(f"{self.file}: reads {resource}.{attribute}, which is no output")
             return outputs[key]
+        property_name = _ATTRIBUTE_PROPERTIES.get(
+            (self.resources.get(str(resource), {}).get("Type"), str(attribute))
+        )
+        if property_name is not None:
+            return self.eval(self.resources[str(resource)].get("Properties", {}).get(property_name))
         return f"{self.ref(str(resource))}.{attribute}"
 
     def _sub(self, arg: object) -> object:

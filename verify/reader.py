@@ -353,6 +353,17 @@ def read(stacks: list[Stack]) -> SetModel:
         raise SetError(f"{reader.where}: cannot read ({type(exc).__name__}: {exc})") from None
 
 
+def parameters(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE pairs from a command line, as launch-time parameter values."""
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SetError(f"--parameter wants KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
+
+
 def load(
     directory: Path, master: str | None = None, parameters: dict[str, str] | None = None
 ) -> SetModel:

@@ -251,9 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("directory", type=Path, help="e.g. output/aws/single-vpc")
     parser.add_argument("--master", help="the master's file name, when several could be")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a master parameter's value at launch (default: its Default); repeatable",
+    )
     args = parser.parse_args(argv)
     try:
-        net = reader.load(args.directory, args.master)
+        net = reader.load(args.directory, args.master, reader.parameters(args.parameter))
         refusals = validate.problems(net)
         for refusal in refusals:
             print(f"REFUSED BY AWS: {refusal}", file=sys.stderr)
