@@ -13,6 +13,7 @@ from tests.set_helpers import ALL_SETS, COMMITTED, REPO, SETS, load_set, resourc
 ALL_FILES = sorted(COMMITTED.rglob("*.yml"))
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_nothing_in_any_region():
     # .cfnlintrc sets the regions (us-east-1, cn-north-1, cn-northwest-1), informational rules,
     # and the one ignored check with its reason.
