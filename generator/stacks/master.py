@@ -69,7 +69,7 @@ def _source_value(source):
     if isinstance(source, FromMaster | FromPseudo):
         return Ref(source.name)
     if isinstance(source, FromStack):
-        return GetAtt(source.stack, f"Outputs.{source.output}")
+        return GetAtt(source.stack, naming.nested_output_attribute(source.output))
     if isinstance(source, FromValue):
         return source.value
     raise TypeError(f"unknown parameter source {source!r}")
@@ -106,7 +106,7 @@ def _add_outputs(t: Template, nested: list[Nested]) -> None:
             t.add_output(
                 Output(
                     naming.prefixed(item.prefix, name),
-                    Value=GetAtt(item.stack_id, f"Outputs.{name}"),
+                    Value=GetAtt(item.stack_id, naming.nested_output_attribute(name)),
                     Description=description,
                 )
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from troposphere import Ref, Sub, iam
 
+from core import naming
 from generator.model import Topology
 from generator.stacks.base import Nested, NestedBuilder
 
@@ -14,14 +15,6 @@ CONCERN = "SSMRole"
 # with the instances that report readiness.
 KINDS = {"Appliance": "the appliances", "Web": "the web servers", "Bastion": "the bastion"}
 SINGULAR = {"Appliance": "appliance", "Web": "web server", "Bastion": "bastion"}
-
-
-def profile_output(kind: str) -> str:
-    return f"{kind}InstanceProfileName"
-
-
-def role_output(kind: str) -> str:
-    return f"{kind}RoleName"
 
 
 def build(catalogue: dict, topology: Topology, kinds: tuple[str, ...]) -> Nested:
@@ -35,8 +28,14 @@ def build(catalogue: dict, topology: Topology, kinds: tuple[str, ...]) -> Nested
     )
     for kind in kinds:
         role, profile = add_role(b, kind)
-        b.output(profile_output(kind), Ref(profile), f"Instance profile of {KINDS[kind]}.")
-        b.output(role_output(kind), Ref(role), f"Role of {KINDS[kind]}, Session Manager only.")
+        b.output(
+            naming.instance_profile_output(kind),
+            Ref(profile),
+            f"Instance profile of {KINDS[kind]}.",
+        )
+        b.output(
+            naming.role_output(kind), Ref(role), f"Role of {KINDS[kind]}, Session Manager only."
+        )
     return b.done()
 
 
@@ -44,7 +43,7 @@ def add_role(b: NestedBuilder, kind: str) -> tuple[str, str]:
     """A Session-Manager-only role for `kind` and its instance profile: their logical IDs."""
     role = b.template.add_resource(
         iam.Role(
-            f"{kind}Role",
+            naming.role_id(kind),
             AssumeRolePolicyDocument={
                 "Version": "2012-10-17",
                 "Statement": [
@@ -62,14 +61,14 @@ def add_role(b: NestedBuilder, kind: str) -> tuple[str, str]:
         )
     )
     profile = b.template.add_resource(
-        iam.InstanceProfile(f"{kind}InstanceProfile", Roles=[Ref(role)])
+        iam.InstanceProfile(naming.instance_profile_id(kind), Roles=[Ref(role)])
     )
     return role.title, profile.title
 
 
 def instance_profile(b: NestedBuilder, kind: str) -> Ref:
     """The instance profile of `kind`, as an input of the stack `b` builds."""
-    return b.output_of(CONCERN, profile_output(kind))
+    return b.output_of(CONCERN, naming.instance_profile_output(kind))
 
 
 def signal_policy(b: NestedBuilder, kind: str, logical_id: str, role=None) -> iam.PolicyType:
@@ -79,7 +78,7 @@ def signal_policy(b: NestedBuilder, kind: str, logical_id: str, role=None) -> ia
         iam.PolicyType(
             logical_id,
             PolicyName=f"signal-{kind.lower()}-stack",
-            Roles=[role or b.output_of(CONCERN, role_output(kind))],
+            Roles=[role or b.output_of(CONCERN, naming.role_output(kind))],
             PolicyDocument={
                 "Version": "2012-10-17",
                 "Statement": [
