@@ -196,6 +196,15 @@ def resource_ref(stack: str, logical: str) -> str:
     return f"{stack}/{logical}"
 
 
+def group_member_ref(group_ref: str, number: int) -> str:
+    """The reader's ID for member `number` (from 1) of an Auto Scaling group."""
+    return f"{group_ref}#{number}"
+
+
+def group_member_label(group_label: str, number: int) -> str:
+    return f"{group_label}{number}"
+
+
 def parse_resource_ref(ref: str) -> tuple[str, str]:
     """(stack, logical ID) of a symbolic physical ID made by resource_ref."""
     stack, _, logical = ref.rpartition("/")

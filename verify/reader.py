@@ -82,9 +82,9 @@ class _Reader:
 
     def resource(self, ident: str) -> tuple[Stack, str]:
         name, logical = naming.parse_resource_ref(str(ident))
-        for s in self.stacks:
-            if s.name == name and logical in s.resources:
-                return s, logical
+        for stack in self.stacks:
+            if stack.name == name and logical in stack.resources:
+                return stack, logical
         raise SetError(f"{self.where}: {ident} is not a resource of this set")
 
     def ident(self, p: dict, key: str) -> str:
@@ -299,13 +299,13 @@ class _Reader:
             lt_stack, lt_logical = self.resource(template)
             data = lt_stack.props(lt_logical).get("LaunchTemplateData", {})
             role = "appliance" if geneve & set(tgs) else "other"
-            for i in range(count):
+            for member in range(count):
                 # Auto Scaling spreads instances evenly over the zones, in the listed order.
-                hid = f"{rid}#{i + 1}"
+                hid = naming.group_member_ref(rid, member + 1)
                 model.hosts[hid] = Host(
                     hid,
-                    f"{model.label(rid)}{i + 1}",
-                    subnets[i % len(subnets)],
+                    naming.group_member_label(model.label(rid), member + 1),
+                    subnets[member % len(subnets)],
                     role,
                     str(data.get("UserData", "")),
                     False,

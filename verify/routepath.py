@@ -184,15 +184,15 @@ def standard_flows(net: SetModel) -> list[FlowResult]:
     ]
     clients += [(h.name, h.subnet, 30) for h in management_hosts(net)]
     for client, client_subnet, offset in clients:
-        for h in web:
-            if net.vpc_of(h.subnet) != net.vpc_of(client_subnet):
+        for server in web:
+            if net.vpc_of(server.subnet) != net.vpc_of(client_subnet):
                 continue
             results.append(
                 sim.between(
-                    f"{client} -> {h.name}",
+                    f"{client} -> {server.name}",
                     client_subnet,
                     sim.host(client_subnet, offset),
-                    sim.host(h.subnet, 10),
+                    sim.host(server.subnet, 10),
                 )
             )
     return results
@@ -233,11 +233,11 @@ def table(flows: list[FlowResult], net: SetModel) -> str:
         "| flow | hops out | hops back | endpoint out | endpoint back |",
         "|---|---|---|---|---|",
     ]
-    for f in flows:
-        out = ", ".join(net.label(e) for e in f.forward.endpoints) or "-"
-        back = ", ".join(net.label(e) for e in f.back.endpoints) or "-"
+    for flow in flows:
+        out = ", ".join(net.label(e) for e in flow.forward.endpoints) or "-"
+        back = ", ".join(net.label(e) for e in flow.back.endpoints) or "-"
         lines.append(
-            f"| {f.name} | {' > '.join(f.forward.hops)} | {' > '.join(f.back.hops)} "
+            f"| {flow.name} | {' > '.join(flow.forward.hops)} | {' > '.join(flow.back.hops)} "
             f"| {out} | {back} |"
         )
     return "\n".join(lines)

@@ -28,52 +28,54 @@ ROOT_VOLUME_GIB = 16
 
 
 def build(topology: Topology, catalogue: dict) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: inspection appliances (our own Geneve appliance, installed with no "
         "download) in an Auto Scaling group registered with the GENEVE target group.",
         catalogue,
         topology,
     )
-    _add_security_group(b, topology)
-    signal_policy(b, "Appliance", "ApplianceSignalPolicy")
-    _add_launch_template(b)
-    _add_group(b, topology)
-    return b.done()
+    _add_security_group(builder, topology)
+    signal_policy(builder, "Appliance", "ApplianceSignalPolicy")
+    _add_launch_template(builder)
+    _add_group(builder, topology)
+    return builder.done()
 
 
-def _add_security_group(b: NestedBuilder, topology: Topology) -> None:
+def _add_security_group(builder: NestedBuilder, topology: Topology) -> None:
     vpc = topology.inspection_vpc
     gwlb_subnets = topology.one(ComponentKind.GWLB, vpc.name).subnets
     ingress, egress = [], []
     for subnet in gwlb_subnets:
-        cidr = b.subnet_cidr(subnet)
+        cidr = builder.subnet_cidr(subnet)
         where = naming.subnet_label(subnet)
         # GWLB nodes sit in the appliance subnets and send and receive Geneve there only.
         ingress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve from the GWLB node in {where}"))
         egress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve back to the GWLB node in {where}"))
-    ingress.append(rule("tcp", HEALTH_PORT, b.vpc_cidr(vpc), "Health checks from the GWLB"))
+    ingress.append(rule("tcp", HEALTH_PORT, builder.vpc_cidr(vpc), "Health checks from the GWLB"))
     egress.append(rule("tcp", 443, "0.0.0.0/0", "HTTPS to Session Manager and CloudFormation"))
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.SecurityGroup(
             "ApplianceSecurityGroup",
             GroupDescription="GWLB appliances: Geneve and health checks from the GWLB only",
-            VpcId=b.vpc_ref(vpc),
+            VpcId=builder.vpc_ref(vpc),
             SecurityGroupIngress=ingress,
             SecurityGroupEgress=egress,
-            Tags=b.tags("appliance security group"),
+            Tags=builder.tags("appliance security group"),
         )
     )
 
 
-def _add_launch_template(b: NestedBuilder) -> None:
-    b.template.add_resource(
+def _add_launch_template(builder: NestedBuilder) -> None:
+    builder.template.add_resource(
         ec2.LaunchTemplate(
             "ApplianceLaunchTemplate",
             LaunchTemplateData=ec2.LaunchTemplateData(
-                ImageId=b.master("LinuxAmiId"),
-                InstanceType=b.master("ApplianceInstanceType"),
-                IamInstanceProfile=ec2.IamInstanceProfile(Name=instance_profile(b, "Appliance")),
+                ImageId=builder.master("LinuxAmiId"),
+                InstanceType=builder.master("ApplianceInstanceType"),
+                IamInstanceProfile=ec2.IamInstanceProfile(
+                    Name=instance_profile(builder, "Appliance")
+                ),
                 SecurityGroupIds=[Ref("ApplianceSecurityGroup")],
                 MetadataOptions=imdsv2(),
                 BlockDeviceMappings=encrypted_root(
@@ -85,11 +87,11 @@ def _add_launch_template(b: NestedBuilder) -> None:
     )
 
 
-def _add_group(b: NestedBuilder, topology: Topology) -> None:
+def _add_group(builder: NestedBuilder, topology: Topology) -> None:
     count = str(topology.az_count * topology.appliances_per_az)
     group = topology.one(ComponentKind.APPLIANCES, topology.inspection_vpc.name)
-    subnets = [b.subnet_ref(s) for s in group.subnets]
-    b.template.add_resource(
+    subnets = [builder.subnet_ref(s) for s in group.subnets]
+    builder.template.add_resource(
         autoscaling.AutoScalingGroup(
             GROUP_ID,
             MinSize=count,
@@ -100,12 +102,12 @@ def _add_group(b: NestedBuilder, topology: Topology) -> None:
                 LaunchTemplateId=Ref("ApplianceLaunchTemplate"),
                 Version=GetAtt("ApplianceLaunchTemplate", "LatestVersionNumber"),
             ),
-            TargetGroupARNs=[b.output_of("GWLB", "ApplianceTargetGroupArn")],
+            TargetGroupARNs=[builder.output_of("GWLB", "ApplianceTargetGroupArn")],
             # The GWLB's view of health replaces an appliance whose data plane has stopped.
             HealthCheckType="ELB",
             HealthCheckGracePeriod=300,
             Tags=[
-                autoscaling.Tag("Name", b.name_value("appliance"), True),
+                autoscaling.Tag("Name", builder.name_value("appliance"), True),
             ],
             CreationPolicy=CreationPolicy(
                 ResourceSignal=ResourceSignal(Count=int(count), Timeout=SIGNAL_TIMEOUT)
@@ -122,8 +124,8 @@ def _add_group(b: NestedBuilder, topology: Topology) -> None:
             ),
         )
     )
-    b.output("ApplianceGroupName", Ref(GROUP_ID), "Auto Scaling group of the appliances.")
-    b.output(
+    builder.output("ApplianceGroupName", Ref(GROUP_ID), "Auto Scaling group of the appliances.")
+    builder.output(
         "ApplianceListCommand",
         Sub(
             "aws ec2 describe-instances --region ${AWS::Region} --filters "

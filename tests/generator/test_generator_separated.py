@@ -60,7 +60,11 @@ def test_every_route_stays_in_its_own_vpc():
                 assert route.destination_subnet.vpc == table.subnet.vpc
     # The appliances' own egress leaves by the inspection VPC's NAT gateways.
     for az in range(3):
-        table = model.table_for(model.subnet(Tier.APPLIANCE, az, "InspectionVpc"))
+        table = next(
+            t
+            for t in model.route_tables
+            if t.subnet == model.subnet(Tier.APPLIANCE, az, "InspectionVpc")
+        )
         ((route,),) = [table.routes]
         assert (route.destination, route.target.kind, route.target.vpc, route.target.az) == (
             "0.0.0.0/0",
