@@ -49,10 +49,12 @@ def _add_security_group(builder: NestedBuilder, topology: Topology) -> None:
     for subnet in gwlb_subnets:
         cidr = builder.subnet_cidr(subnet)
         where = naming.subnet_label(subnet)
-        # GWLB nodes sit in the appliance subnets and send and receive Geneve there only.
+        # GWLB nodes sit in the appliance subnets: Geneve and health checks come from there only.
         ingress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve from the GWLB node in {where}"))
         egress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve back to the GWLB node in {where}"))
-    ingress.append(rule("tcp", HEALTH_PORT, builder.vpc_cidr(vpc), "Health checks from the GWLB"))
+        ingress.append(
+            rule("tcp", HEALTH_PORT, cidr, f"Health checks from the GWLB node in {where}")
+        )
     egress.append(rule("tcp", 443, "0.0.0.0/0", "HTTPS to Session Manager and CloudFormation"))
     builder.template.add_resource(
         ec2.SecurityGroup(

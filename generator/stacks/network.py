@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from troposphere import GetAtt, GetAZs, Ref, Select, ec2
+from troposphere import GetAtt, Ref, ec2
 
 from core import naming
 from generator.model import ComponentKind, Route, TargetKind, Topology, Vpc
@@ -100,7 +100,7 @@ def _add_subnets(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool) ->
                 sid,
                 VpcId=Ref(VPC_ID),
                 CidrBlock=builder.subnet_cidr(subnet),
-                AvailabilityZone=Select(subnet.az, GetAZs("")),
+                AvailabilityZone=builder.availability_zone(subnet.az),
                 MapPublicIpOnLaunch=False,
                 Tags=builder.tags(label, what),
             )

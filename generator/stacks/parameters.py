@@ -24,7 +24,9 @@ def vpc_block_pattern(low: int, high: int) -> str:
 LINUX_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 WINDOWS_AMI = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
 
+ZONES_GROUP = "Availability Zones"
 NETWORK_GROUP = "Network"
+ZONES_PARAMETER = "AvailabilityZones"
 ACCESS_GROUP = "Access"
 INSTANCE_GROUP = "Instances"
 
@@ -64,7 +66,22 @@ class ParamSpec:
 
 def catalogue(topology: Topology) -> dict[str, ParamSpec]:
     """Every master parameter, in console order."""
+    zones = topology.az_count
     specs = [
+        ParamSpec(
+            ZONES_PARAMETER,
+            "String",
+            "Availability Zones",
+            ZONES_GROUP,
+            f"Empty: the region's first {zones} zones. Otherwise exactly {zones} zone names, "
+            "comma-separated, in order, e.g. zones that offer every instance type of the set "
+            "(make deploy chooses them itself).",
+            default="",
+            extra={
+                "AllowedPattern": rf"^$|^[a-z0-9-]+(,[a-z0-9-]+){{{zones - 1}}}$",
+                "ConstraintDescription": f"must be empty or {zones} comma-separated zone names",
+            },
+        ),
         ParamSpec(
             "KeyPairName",
             "AWS::EC2::KeyPair::KeyName",

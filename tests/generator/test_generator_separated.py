@@ -139,6 +139,7 @@ def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path
         for g in master["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     ]
     assert groups == [
+        "Availability Zones",
         "Access",
         "Inspection VPC",
         *(f"Application VPC {k}" for k in range(1, 5)),
@@ -214,7 +215,8 @@ def test_the_large_variant_keeps_the_contract_and_inspects_every_flow(large):
 def test_the_large_variant_fits_cloudformations_quotas_with_room(large):
     templates = cfn_yaml.load_set(large)
     master = templates["CN-GWLB.yml"]
-    assert len(master["Parameters"]) == 2 + 1 + 10 + 5  # access, inspection, 10 VPCs, instances
+    # zones, access, inspection, 10 VPCs, instances
+    assert len(master["Parameters"]) == 1 + 2 + 1 + 10 + 5
     assert len(master["Outputs"]) <= 150
     assert len(master["Resources"]) == 15
     assert max(len(t["Resources"]) for t in templates.values()) <= 100
