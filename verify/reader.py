@@ -232,7 +232,10 @@ class _Reader:
                 listed,
             )
         forward: dict[str, tuple[str, int]] = {}  # load balancer -> (target group, port)
+        listener_attributes: dict[str, dict[str, str]] = {}
         for _, _, p in self.each("AWS::ElasticLoadBalancingV2::Listener"):
+            balancer = self.ident(p, "LoadBalancerArn")
+            listener_attributes[balancer] = _attrs(p.get("ListenerAttributes"))
             for action in p.get("DefaultActions", []):
                 if action.get("Type") == "forward" and "TargetGroupArn" in action:
                     forward[self.ident(p, "LoadBalancerArn")] = (
@@ -247,7 +250,9 @@ class _Reader:
             if p.get("Type") == "gateway":
                 attrs = _attrs(p.get("LoadBalancerAttributes"))
                 cross = attrs.get("load_balancing.cross_zone.enabled") == "true"
-                model.gwlbs[rid] = Gwlb(rid, logical, subnets, cross, target_group)
+                model.gwlbs[rid] = Gwlb(
+                    rid, logical, subnets, cross, target_group, listener_attributes.get(rid, {})
+                )
             elif p.get("Type", "application") == "application":
                 if target_group is None:
                     raise SetError(f"{self.where}: the ALB has no forwarding listener")
@@ -292,7 +297,15 @@ class _Reader:
             if not subnets:
                 raise SetError(f"{self.where}: VPCZoneIdentifier names no subnet")
             count = int(p.get("DesiredCapacity", p.get("MinSize", 1)))
-            model.groups[rid] = Group(rid, logical, subnets, tgs, count)
+            model.groups[rid] = Group(
+                rid,
+                logical,
+                subnets,
+                tgs,
+                count,
+                int(p.get("MinSize", 0)),
+                int(p.get("MaxSize", 0)),
+            )
             template = p.get("LaunchTemplate", {}).get("LaunchTemplateId")
             if template is None:
                 raise SetError(f"{self.where}: only launch templates are modelled")

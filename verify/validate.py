@@ -14,6 +14,8 @@ from verify.model import SetModel
 MIDDLEBOX_TARGETS = ("gwlbe", "eni", "instance")
 FAILOVER_ATTRIBUTES = ("target_failover.on_deregistration", "target_failover.on_unhealthy")
 FAILOVER_VALUES = ("rebalance", "no_rebalance")
+TCP_IDLE_ATTRIBUTE = "tcp.idle_timeout.seconds"
+TCP_IDLE_RANGE = (60, 6000)  # the GWLB listener's documented range
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,18 @@ class Refusal:
 def problems(net: SetModel) -> list[Refusal]:
     """Every refusal in the set, in a stable order."""
     found: list[Refusal] = []
-    for check in (_references, _subnets, _associations, _routes, _target_groups, _endpoints, _albs):
+    checks = (
+        _references,
+        _subnets,
+        _associations,
+        _routes,
+        _target_groups,
+        _endpoints,
+        _albs,
+        _groups,
+        _listeners,
+    )
+    for check in checks:
         found += check(net)
     return found
 
@@ -264,6 +277,37 @@ def _albs(net: SetModel) -> list[Refusal]:
                     alb.label,
                     "ValidationError",
                     "At least two subnets in two different Availability Zones must be specified",
+                )
+            )
+    return found
+
+
+def _groups(net: SetModel) -> list[Refusal]:
+    return [
+        Refusal(
+            group.name,
+            "ValidationError",
+            f"Desired capacity:{group.desired} must be between the specified min size:"
+            f"{group.min_size} and max size:{group.max_size}",
+        )
+        for group in net.groups.values()
+        if not group.min_size <= group.desired <= group.max_size
+    ]
+
+
+def _listeners(net: SetModel) -> list[Refusal]:
+    found = []
+    for gwlb in net.gwlbs.values():
+        value = gwlb.listener_attributes.get(TCP_IDLE_ATTRIBUTE)
+        if value is not None and not (
+            value.isdigit() and TCP_IDLE_RANGE[0] <= int(value) <= TCP_IDLE_RANGE[1]
+        ):
+            found.append(
+                Refusal(
+                    gwlb.name,
+                    "ValidationError",
+                    f"{TCP_IDLE_ATTRIBUTE} must be {TCP_IDLE_RANGE[0]}-{TCP_IDLE_RANGE[1]}, "
+                    f"not {value}",
                 )
             )
     return found

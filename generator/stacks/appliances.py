@@ -17,6 +17,7 @@ from generator.model import ComponentKind, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.parameters import APPLIANCE_WARMUP_SECONDS
 from generator.stacks.security import rule
 from generator.stacks.ssm_role import instance_profile, signal_policy
 
@@ -90,15 +91,15 @@ def _add_launch_template(builder: NestedBuilder) -> None:
 
 
 def _add_group(builder: NestedBuilder, topology: Topology) -> None:
-    count = str(topology.az_count * topology.appliances_per_az)
     group = topology.one(ComponentKind.APPLIANCES, topology.inspection_vpc.name)
     subnets = [builder.subnet_ref(s) for s in group.subnets]
+    smallest, desired = builder.master("ApplianceMinSize"), builder.master("ApplianceDesiredSize")
     builder.template.add_resource(
         autoscaling.AutoScalingGroup(
             GROUP_ID,
-            MinSize=count,
-            MaxSize=count,
-            DesiredCapacity=count,
+            MinSize=smallest,
+            MaxSize=builder.master("ApplianceMaxSize"),
+            DesiredCapacity=desired,
             VPCZoneIdentifier=subnets,
             LaunchTemplate=autoscaling.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref("ApplianceLaunchTemplate"),
@@ -108,21 +109,38 @@ def _add_group(builder: NestedBuilder, topology: Topology) -> None:
             # The GWLB's view of health replaces an appliance whose data plane has stopped.
             HealthCheckType="ELB",
             HealthCheckGracePeriod=300,
+            # Scaling waits this long before counting a new appliance's CPU in the average.
+            DefaultInstanceWarmup=APPLIANCE_WARMUP_SECONDS,
             Tags=[
                 autoscaling.Tag("Name", builder.name_value("appliance"), True),
             ],
             CreationPolicy=CreationPolicy(
-                ResourceSignal=ResourceSignal(Count=int(count), Timeout=SIGNAL_TIMEOUT)
+                ResourceSignal=ResourceSignal(Count=desired, Timeout=SIGNAL_TIMEOUT)
             ),
             # In place before any appliance boots, so its first signal is allowed.
             DependsOn=["ApplianceSignalPolicy"],
             UpdatePolicy=UpdatePolicy(
+                # One new appliance at a time, each signalling like at creation, while the fewest
+                # allowed stay in service: existing flows move off a replaced one (rebalance).
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    MinInstancesInService=str(max(int(count) - 1, 0)),
+                    MinInstancesInService=smallest,
                     MaxBatchSize="1",
                     WaitOnResourceSignals=True,
                     PauseTime=SIGNAL_TIMEOUT,
                 )
+            ),
+        )
+    )
+    builder.template.add_resource(
+        autoscaling.ScalingPolicy(
+            "ApplianceCpuScaling",
+            AutoScalingGroupName=Ref(GROUP_ID),
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration=autoscaling.TargetTrackingConfiguration(
+                PredefinedMetricSpecification=autoscaling.PredefinedMetricSpecification(
+                    PredefinedMetricType="ASGAverageCPUUtilization"
+                ),
+                TargetValue=builder.master("ApplianceCpuTarget"),
             ),
         )
     )

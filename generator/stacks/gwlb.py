@@ -15,7 +15,10 @@ GENEVE_PORT = 6081
 HEALTH_PORT = 80
 HEALTH_PATH = "/health"
 TARGET_GROUP_ATTRIBUTES = {
-    "deregistration_delay.timeout_seconds": "30",
+    # 5-tuple flow hashing, the GWLB's own, stated rather than left to a default: a
+    # configurable TCP idle timeout needs it, and 2- or 3-tuple stickiness would pin whole host
+    # pairs to one appliance.
+    "stickiness.enabled": "false",
     # Without these, flows of a failed or removed appliance stay pinned to it and are dropped.
     # With them the GWLB rehashes those flows onto healthy appliances, which pick them up
     # mid-stream. AWS requires the two values to match.
@@ -84,6 +87,12 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             TargetGroupAttributes=[
                 elb.TargetGroupAttribute(Key=key, Value=value)
                 for key, value in TARGET_GROUP_ATTRIBUTES.items()
+            ]
+            + [
+                elb.TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds",
+                    Value=builder.master("ApplianceDeregistrationDelay"),
+                )
             ],
             Tags=builder.tags("appliance target group"),
         )
@@ -93,6 +102,12 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             "GatewayLoadBalancerListener",
             LoadBalancerArn=Ref("GatewayLoadBalancer"),
             DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref("ApplianceTargetGroup"))],
+            # The appliances' flow table takes the same value (their --tcp-idle).
+            ListenerAttributes=[
+                elb.ListenerAttribute(
+                    Key="tcp.idle_timeout.seconds", Value=builder.master("FlowIdleTimeout")
+                )
+            ],
         )
     )
     builder.output("ApplianceTargetGroupArn", Ref("ApplianceTargetGroup"), "GENEVE target group.")

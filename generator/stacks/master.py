@@ -3,7 +3,7 @@ and the outputs a user needs after launch."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Parameter, Ref, Template, cloudformation
+from troposphere import Equals, GetAtt, Not, Output, Parameter, Ref, Template, cloudformation
 
 from core import naming
 from core.partitions import Partition
@@ -45,6 +45,19 @@ def build(
         {METADATA_KEY: {"Architecture": topology.architecture, "Options": options}}
     )
     _add_parameters(template, nested, catalogue)
+    if "ApplianceMaxSize" in template.parameters:
+        # A rolling update keeps ApplianceMinSize in service and needs room for one more.
+        template.add_rule(
+            "ApplianceFleetHasRoom",
+            {
+                "Assertions": [
+                    {
+                        "Assert": Not(Equals(Ref("ApplianceMinSize"), Ref("ApplianceMaxSize"))),
+                        "AssertDescription": "ApplianceMaxSize must be above ApplianceMinSize",
+                    }
+                ]
+            },
+        )
     for item in nested:
         _add_stack(template, item)
     _add_outputs(template, nested)

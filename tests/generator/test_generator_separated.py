@@ -144,6 +144,7 @@ def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path
         "Inspection VPC",
         *(f"Application VPC {k}" for k in range(1, 5)),
         "Instances",
+        "Appliance fleet",
     ]
     # Only application VPC 1 has the bastion; the others say how to reach their servers.
     assert "Session Manager" in master["Outputs"]["App3WebServer1SessionCommand"]["Description"]
@@ -215,8 +216,8 @@ def test_the_large_variant_keeps_the_contract_and_inspects_every_flow(large):
 def test_the_large_variant_fits_cloudformations_quotas_with_room(large):
     templates = cfn_yaml.load_set(large)
     master = templates["CN-GWLB.yml"]
-    # zones, access, inspection, 10 VPCs, instances
-    assert len(master["Parameters"]) == 1 + 2 + 1 + 10 + 5
+    # zones, access, inspection, 10 VPCs, instances, appliance fleet
+    assert len(master["Parameters"]) == 1 + 2 + 1 + 10 + 5 + 6
     assert len(master["Outputs"]) <= 150
     assert len(master["Resources"]) == 15
     assert max(len(t["Resources"]) for t in templates.values()) <= 100

@@ -159,3 +159,18 @@ def test_other_cidrs_given_at_launch_are_accepted():
     model = reader.read(evaluate(files.from_templates(_set()), given))
     assert routepath.problems(model) == []
     assert {v.cidr for v in model.vpcs.values()} == {"172.20.0.0/16"}
+
+
+def test_a_desired_size_outside_the_group_is_refused():
+    found = _refusals(_set(), {"ApplianceDesiredSize": "9"})
+    assert found == [
+        "ApplianceGroup: ValidationError: Desired capacity:9 must be between the specified "
+        "min size:2 and max size:4"
+    ]
+
+
+def test_a_flow_idle_timeout_outside_the_listeners_range_is_refused():
+    found = _refusals(_set(), {"FlowIdleTimeout": "30"})
+    assert found == [
+        "GatewayLoadBalancer: ValidationError: tcp.idle_timeout.seconds must be 60-6000, not 30"
+    ]
