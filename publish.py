@@ -7,38 +7,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from publisher.errors import PublishError, UsageError
+from publisher.clients import boto3_client, configured_region
+from publisher.errors import PublishError
 from publisher.plan import describe, launch_lines
 from publisher.run import ClientFactory, Request, publish
 from publisher.templates import ARCHITECTURES
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "output"
-
-
-def boto3_client(profile: str | None, region: str, endpoint_url: str | None) -> Any:
-    """S3 client found the usual boto3 way (profile, environment, instance role)."""
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.Session(profile_name=profile, region_name=region)
-    # Virtual-hosted addressing matches the URLs written into the master; a custom endpoint
-    # (a local S3 stand-in) is addressed by path, as it has no per-bucket host names.
-    addressing = "path" if endpoint_url else "virtual"
-    config = Config(s3={"addressing_style": addressing}, retries={"mode": "standard"})
-    return session.client("s3", endpoint_url=endpoint_url, config=config)
-
-
-def configured_region(profile: str | None) -> str | None:
-    """Region from the profile or environment, read from local configuration only."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        return boto3.Session(profile_name=profile).region_name
-    except ProfileNotFound:
-        raise UsageError(f"AWS profile {profile!r} not found in the AWS config files") from None
 
 
 def parser() -> argparse.ArgumentParser:

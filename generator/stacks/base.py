@@ -137,7 +137,7 @@ class NestedBuilder:
         if subnet.vpc in self.local:
             return Ref(sid)
         stack = network_stack(self.topology.vpc(subnet.vpc))
-        return self.output_of_stack(stack, f"{sid}Id", "AWS::EC2::Subnet::Id")
+        return self.output_of_stack(stack, naming.resource_output(sid), "AWS::EC2::Subnet::Id")
 
     def vpc_cidr(self, vpc: Vpc) -> Ref:
         """The VPC's block, as the master parameter that sets it."""

@@ -111,4 +111,6 @@ def add_endpoints(b: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> None:
                 SubnetIds=[b.subnet_ref(subnet)],
             )
         )
-        b.output(f"{logical}Id", Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}.")
+        b.output(
+            naming.resource_output(logical), Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}."
+        )

@@ -22,13 +22,15 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
     )
 
     def target(route):
-        return b.output_of("GWLB", f"{naming.endpoint_id(route.target.az)}Id")
+        return b.output_of("GWLB", naming.resource_output(naming.endpoint_id(route.target.az)))
 
     for table in topology.route_tables:
         if table.subnet.vpc != vpc.name:
             continue
         if not any(r.target.kind is TargetKind.GWLB_ENDPOINT for r in table.routes):
             continue
-        table_ref = b.output_of("Network", f"{naming.route_table_id(table.subnet)}Id")
+        table_ref = b.output_of(
+            "Network", naming.resource_output(naming.route_table_id(table.subnet))
+        )
         add_routes(b, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
     return b.done()

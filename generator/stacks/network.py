@@ -112,9 +112,9 @@ def _add_subnets(b: NestedBuilder, vpc: Vpc, export_route_tables: bool) -> None:
         )
         # Other stacks read the IDs of the subnets they place things in, and of the tables they
         # add endpoint routes to.
-        b.output(f"{sid}Id", Ref(sid), f"ID of the {what}.")
+        b.output(naming.resource_output(sid), Ref(sid), f"ID of the {what}.")
         if export_route_tables:
-            b.output(f"{rt}Id", Ref(rt), f"Route table of the {what}.")
+            b.output(naming.resource_output(rt), Ref(rt), f"Route table of the {what}.")
 
 
 def _add_gateways(b: NestedBuilder, vpc: Vpc) -> None:
