@@ -87,3 +87,19 @@ def discard(cfn: Any, change_set_id: str) -> None:
     """Leave nothing behind: a change set that cannot run is deleted."""
     with contextlib.suppress(Exception):  # cleanup must not hide the real outcome
         cfn.delete_change_set(ChangeSetName=change_set_id)
+
+
+def update_parameters(
+    given: dict[str, str], declared: set[str], existing: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Given values, and every other current parameter kept: a parameter left out of an update
+    would fall back to the template's default, silently undoing an earlier choice."""
+    previous = {p["ParameterKey"] for p in existing.get("Parameters") or []}
+    values: list[dict[str, Any]] = [
+        {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(given.items())
+    ]
+    values += [
+        {"ParameterKey": k, "UsePreviousValue": True}
+        for k in sorted((declared & previous) - set(given))
+    ]
+    return values

@@ -10,8 +10,15 @@ from typing import Any
 from core.naming import AVAILABILITY_ZONES_PARAMETER
 from core.sets import ARCHITECTURES
 from operate import master, zones
-from operate.aws import api_errors, check_caller, describe_stack, error_code, newest_event_id
-from operate.changeset import all_changes, create_change_set, discard, wait_change_set
+from operate.account import check_key_pair
+from operate.aws import api_errors, check_caller, describe_stack, newest_event_id
+from operate.changeset import (
+    all_changes,
+    create_change_set,
+    discard,
+    update_parameters,
+    wait_change_set,
+)
 from operate.context import Context
 from operate.errors import AwsError, PartitionError, UsageError
 from operate.lines import Change
@@ -95,9 +102,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         check_key_pair(ctx.client("ec2"), parameters[KEY_PARAMETER], ctx.region)
     local = _local_set(plan, architecture, ctx.partition)
     if plan.bucket:
+        # The master uploaded is the local one with URLs: its parameters are known before any
+        # upload, so zones and quotas are settled before the bucket changes.
         assert local is not None  # publishing needs the local set, which loaded or refused
-        _check_declared(local.parameters, parameters)
-        published = master.publish_set(plan, architecture, ctx, upload=not plan.no_execute)
+        declared = local.parameters
+        region = master.bucket_region(plan, ctx)
+        _settle(ctx, plan, local, existing, parameters, declared)
+        upload = not plan.no_execute
+        published = master.publish_set(plan, architecture, region, ctx, upload)
         template_url, capabilities = published.master.url, published.capabilities
         if plan.no_execute and existing is not None:
             stale = master.missing_uploads(published, ctx)
@@ -107,24 +119,43 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         template_url = plan.template_url or ""
         capabilities = local.capabilities if local else master.DEFAULT_CAPABILITIES
     if plan.bucket and plan.no_execute:
-        # Nothing was uploaded, so CloudFormation cannot read the set: the local copy tells.
-        assert local is not None
-        summary: dict[str, Any] = {}
-        declared = local.parameters
+        summary: dict[str, Any] = {}  # nothing uploaded: CloudFormation cannot read the set
     else:
         with api_errors("cloudformation:GetTemplateSummary"):
             summary = cfn.get_template_summary(TemplateURL=template_url)
-        declared = {p["ParameterKey"] for p in summary.get("Parameters") or []}
+        in_summary = {p["ParameterKey"] for p in summary.get("Parameters") or []}
+        _check_declared(in_summary, parameters | _zone_parameter(plan))
+        # A TEMPLATE_URL says its architecture only in its Metadata.
+        master.choose_architecture(master.metadata_architecture(summary), current, plan.stack)
+        if not plan.bucket:
+            declared = in_summary
+            _settle(ctx, plan, local, existing, parameters, declared)
+    if existing is None:
+        return _create(ctx, cfn, args, plan, local, template_url, capabilities, parameters, summary)
+    return _update(ctx, cfn, args, plan, existing, template_url, capabilities, parameters, declared)
+
+
+def _settle(
+    ctx: Context,
+    plan: DeployPlan,
+    local: master.LocalSet | None,
+    existing: dict[str, Any] | None,
+    parameters: dict[str, str],
+    declared: set[str],
+) -> None:
+    """Check the parameters, fill AvailabilityZones when the template has it, and run the
+    preflight before a create: all before anything is uploaded or created."""
     _check_declared(declared, parameters | _zone_parameter(plan))
-    # A TEMPLATE_URL says its architecture only in its Metadata.
-    master.choose_architecture(master.metadata_architecture(summary), current, plan.stack)
     if AVAILABILITY_ZONES_PARAMETER in declared and AVAILABILITY_ZONES_PARAMETER not in parameters:
         chosen = zones.for_deploy(ctx, plan, local, existing, parameters)
         if chosen is not None:
             parameters[AVAILABILITY_ZONES_PARAMETER] = chosen
-    if existing is None:
-        return _create(ctx, cfn, args, plan, local, template_url, capabilities, parameters, summary)
-    return _update(ctx, cfn, args, plan, existing, template_url, capabilities, parameters, declared)
+    if existing is not None:
+        return
+    if local is not None:
+        run_preflight(ctx, local.directory, parameters, refuse=True)
+    else:
+        ctx.view.message("Preflight skipped: the set is not here to count what it needs.")
 
 
 def _create(
@@ -138,10 +169,6 @@ def _create(
     parameters: dict[str, str],
     summary: dict[str, Any],
 ) -> int:
-    if local is not None:
-        run_preflight(ctx, local.directory, parameters, refuse=True)
-    else:
-        ctx.view.message("Preflight skipped: the set is not here to count what it needs.")
     ctx.view.message(f"Creating stack {plan.stack} in {ctx.region} from {template_url}")
     # A TEMPLATE_URL's master may differ from the local one: only its types are known then.
     ctx.view.changes(planned_creation(local if plan.bucket else None, summary))
@@ -254,39 +281,3 @@ def planned_creation(local: master.LocalSet | None, summary: dict[str, Any]) -> 
             for logical_id, resource in local.master["Resources"].items()
         ]
     return [Change("Add", "", kind) for kind in summary.get("ResourceTypes") or []]
-
-
-def update_parameters(
-    given: dict[str, str], declared: set[str], existing: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Given values, and every other current parameter kept: a parameter left out of an update
-    would fall back to the template's default, silently undoing an earlier choice."""
-    previous = {p["ParameterKey"] for p in existing.get("Parameters") or []}
-    values: list[dict[str, Any]] = [
-        {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(given.items())
-    ]
-    values += [
-        {"ParameterKey": k, "UsePreviousValue": True}
-        for k in sorted((declared & previous) - set(given))
-    ]
-    return values
-
-
-def check_key_pair(ec2: Any, name: str, region: str) -> None:
-    """The key pair must exist in the region and be RSA: the bastion's Windows password is
-    encrypted to it, and Windows passwords cannot be decrypted with an ED25519 key."""
-    from botocore.exceptions import ClientError
-
-    with api_errors("ec2:DescribeKeyPairs"):
-        try:
-            pairs = ec2.describe_key_pairs(KeyNames=[name])["KeyPairs"]
-        except ClientError as error:
-            if error_code(error) == "InvalidKeyPair.NotFound":
-                raise UsageError(f"key pair {name!r} does not exist in {region}") from None
-            raise
-    key_type = (pairs[0].get("KeyType") or "rsa") if pairs else "rsa"
-    if key_type != "rsa":
-        raise UsageError(
-            f"key pair {name!r} is {key_type}: the bastion needs an RSA key pair "
-            "(Windows passwords cannot be decrypted with ED25519)"
-        )

@@ -109,35 +109,15 @@ def template_partition(url: str) -> str | None:
     return None
 
 
-def publish_set(plan: DeployPlan, architecture: str, ctx: Context, upload: bool) -> Any:
-    """The publisher's plan for the bucket, uploaded only when `upload`; the bucket must be in
-    the deploy region's partition. Without `upload` only reads are made."""
+def bucket_region(plan: DeployPlan, ctx: Context) -> str:
+    """The bucket's region, read before anything else is done with it; it must be in the deploy
+    region's partition."""
     from publisher import s3
-    from publisher.run import Request, publish
 
     bucket = plan.bucket or ""
     try:
         client = ctx.s3_clients(ctx.profile, ctx.region, ctx.endpoint_url)
-        bucket_region = s3.find_bucket_region(client, bucket)
-        if partition_of(bucket_region) != ctx.partition:
-            raise PartitionError(
-                f"bucket {bucket} is in {bucket_region} (partition "
-                f"{partition_of(bucket_region)}), the stack goes to {ctx.region} ({ctx.partition})"
-            )
-        request = Request(
-            bucket=bucket,
-            output_root=plan.output,
-            prefix=plan.prefix,
-            architecture=architecture,
-            region=bucket_region,
-            profile=ctx.profile,
-            endpoint_url=ctx.endpoint_url,
-            stack_name=plan.stack,
-            dry_run=not upload,
-        )
-        if upload:
-            ctx.record.changing = True  # objects in a shared bucket change from here on
-        result = publish(request, ctx.s3_clients, progress=ctx.view.message)
+        region = s3.find_bucket_region(client, bucket)
     except NoSuchBucket:
         raise UsageError(
             f"bucket {bucket} does not exist: create it with `make publish BUCKET={bucket} "
@@ -145,7 +125,38 @@ def publish_set(plan: DeployPlan, architecture: str, ctx: Context, upload: bool)
         ) from None
     except PublishError as error:
         raise UsageError(f"publishing failed: {error}") from None
-    return result.plan
+    if partition_of(region) != ctx.partition:
+        raise PartitionError(
+            f"bucket {bucket} is in {region} (partition {partition_of(region)}), the stack "
+            f"goes to {ctx.region} ({ctx.partition})"
+        )
+    return region
+
+
+def publish_set(
+    plan: DeployPlan, architecture: str, region: str, ctx: Context, upload: bool
+) -> Any:
+    """The publisher's plan for the bucket in `region`, uploaded only when `upload` (without
+    it, nothing is requested)."""
+    from publisher.run import Request, publish
+
+    request = Request(
+        bucket=plan.bucket or "",
+        output_root=plan.output,
+        prefix=plan.prefix,
+        architecture=architecture,
+        region=region,
+        profile=ctx.profile,
+        endpoint_url=ctx.endpoint_url,
+        stack_name=plan.stack,
+        dry_run=not upload,
+    )
+    if upload:
+        ctx.record.changing = True  # objects in a shared bucket change from here on
+    try:
+        return publish(request, ctx.s3_clients, progress=ctx.view.message).plan
+    except PublishError as error:
+        raise UsageError(f"publishing failed: {error}") from None
 
 
 def missing_uploads(plan: Any, ctx: Context) -> list[str]:

@@ -277,3 +277,50 @@ def test_a_missing_bucket_points_at_make_publish(operate, key_pair, small_output
     assert code == 2
     assert "make publish BUCKET=op-no-such-bucket-9 REGION=eu-west-2 ARGS=--create-bucket" in err
     assert "run again with --create-bucket" not in err
+
+
+class InterruptedOnce:
+    """Moto's CloudFormation, with Ctrl-C pressed at the first look at the events of a stack
+    being created, as a user would while it runs."""
+
+    def __init__(self, client):
+        self.client, self.pressed = client, False
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def describe_stack_events(self, **arguments):
+        if not self.pressed:
+            self.pressed = True
+            raise KeyboardInterrupt
+        return self.client.describe_stack_events(**arguments)
+
+
+def test_ctrl_c_names_the_stack_then_watch_and_delete_reattach(
+    moto_url, operate, bucket_in, key_pair, small_output
+):
+    from tests.operate.conftest import moto_clients
+
+    region = "ap-south-1"
+    stack = stack_name()
+    plain = moto_clients(moto_url, "raised")
+    interrupting = InterruptedOnce(plain("cloudformation", region))
+
+    def clients(service, where):
+        return interrupting if service == "cloudformation" else plain(service, where)
+
+    deploy = ["deploy", "--stack", stack, "--region", region, "--bucket", bucket_in(region)]
+    deploy += ["--output", str(small_output), "--key-pair", key_pair(region)]
+    code, out, err = operate(*deploy, "--bastion-cidr", CIDR, clients=clients)
+    assert code == 130
+    assert err.splitlines() == [
+        f"error: interrupted; stack {stack} goes on in CloudFormation without this watch",
+        f"  follow it again: make watch STACK={stack} REGION={region}",
+        f"  delete it:       make delete STACK={stack} REGION={region}",
+    ]
+    code, out, err = operate("watch", "--stack", stack, "--region", region)
+    assert (code, err) == (0, "")
+    assert "watch: CREATE_COMPLETE after 0 s" in out.splitlines()
+    code, out, err = operate("delete", "--stack", stack, "--region", region, "--json")
+    result = json.loads(out.splitlines()[-1])
+    assert (code, result["status"], result["exit_code"]) == (0, "DELETE_COMPLETE", 0)
