@@ -18,33 +18,41 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent / "output"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    command_line = argparse.ArgumentParser(
         prog="publish.py",
         description="Upload a generated template set to S3 (private objects), rewrite the "
         "master's nested TemplateURLs, and print how to launch it.",
     )
-    p.add_argument("--bucket", required=True, help="target bucket; its region picks the partition")
-    p.add_argument("--prefix", help="key prefix inside the bucket, e.g. quickstart/v1")
-    p.add_argument("--architecture", choices=ARCHITECTURES, default="single-vpc")
-    p.add_argument(
+    command_line.add_argument(
+        "--bucket", required=True, help="target bucket; its region picks the partition"
+    )
+    command_line.add_argument("--prefix", help="key prefix inside the bucket, e.g. quickstart/v1")
+    command_line.add_argument("--architecture", choices=ARCHITECTURES, default="single-vpc")
+    command_line.add_argument(
         "--region",
         help="region for the first request and for --create-bucket; required by --dry-run "
         "(default: the profile's or environment's region)",
     )
-    p.add_argument("--profile", help="AWS named profile")
-    p.add_argument("--endpoint-url", help="S3 endpoint to use instead of AWS's (tests, stand-ins)")
-    p.add_argument(
+    command_line.add_argument("--profile", help="AWS named profile")
+    command_line.add_argument(
+        "--endpoint-url", help="S3 endpoint to use instead of AWS's (tests, stand-ins)"
+    )
+    command_line.add_argument(
         "--stack-name", help="stack name in the launch link (default gwlb-<architecture>)"
     )
-    p.add_argument("--create-bucket", action="store_true", help="create the bucket if missing")
-    p.add_argument("--dry-run", action="store_true", help="print the plan; make no request")
-    p.add_argument(
+    command_line.add_argument(
+        "--create-bucket", action="store_true", help="create the bucket if missing"
+    )
+    command_line.add_argument(
+        "--dry-run", action="store_true", help="print the plan; make no request"
+    )
+    command_line.add_argument(
         "--output",
         type=Path,
         default=DEFAULT_OUTPUT,
         help="generated templates directory (default: output/ beside publish.py)",
     )
-    return p
+    return command_line
 
 
 def main(argv: Sequence[str] | None = None, client_factory: ClientFactory | None = None) -> int:

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from operate import delete, deploy, preflight, smoke, watch
-from operate.aws import ClientFactory, boto3_factory, configured_region, partition_of
+from operate.aws import ClientFactory, boto3_factory, partition_of
 from operate.context import Context
 from operate.errors import OperateError, UsageError
 from operate.report import make_command
 from operate.result import FAILED, INTERRUPTED, REFUSED, RunRecord
 from operate.view import PlainView, choose
+from publisher.clients import configured_region
+from publisher.errors import PublishError
 
 COMMANDS = {
     "deploy": deploy,
@@ -109,7 +111,10 @@ def _context(
     injected: dict[str, Any],
 ) -> Context:
     COMMANDS[args.command].validate(args)  # every check that needs no request comes first
-    region = args.region or configured_region(args.profile)
+    try:
+        region = args.region or configured_region(args.profile)
+    except PublishError as error:  # a profile that is not configured
+        raise UsageError(str(error)) from None
     if not region:
         raise UsageError("no region: pass REGION=... (or configure one for the profile)")
     return Context(

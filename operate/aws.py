@@ -8,7 +8,6 @@ from typing import Any
 
 from core.naming import validate_stack_name
 from operate.errors import AccessDenied, AwsError, CredentialsError, PartitionError, UsageError
-from publisher.clients import configured_region as _configured_region
 from publisher.errors import PublishError
 from publisher.naming import partition_of as _publisher_partition_of
 
@@ -48,14 +47,6 @@ def boto3_factory(profile: str | None, endpoint_url: str | None) -> ClientFactor
         return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
     return make
-
-
-def configured_region(profile: str | None) -> str | None:
-    """The profile's or environment's region (publisher.clients reads it), as operate's error."""
-    try:
-        return _configured_region(profile)
-    except PublishError as error:
-        raise UsageError(str(error)) from None
 
 
 def checked_stack_name(name: str) -> str:

@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from core.naming import ALB_URL_OUTPUT, prefixed
 from core.sets import STACK_TYPE
 from operate.aws import api_errors, check_caller, checked_stack_name, describe_stack, outputs_of
 from operate.context import Context
@@ -38,18 +39,24 @@ INTERNET_DEFAULTS = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--requests", type=int, default=0, help="ALB requests (default 4 per server)")
-    p.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--requests", type=int, default=0, help="ALB requests (default 4 per server)"
+    )
+    parser.add_argument(
         "--alb-from",
         choices=("auto", "here", "vpc"),
         default="auto",
         help="request the ALB from this machine, or from web server 1 through Session Manager "
         "to the ALB's private addresses (no ICP filing needed); auto: vpc in aws-cn",
     )
-    p.add_argument("--internet-url", help="URL each web server fetches (default per partition)")
-    p.add_argument("--ping-host", help="host each web server pings (default per partition)")
-    p.add_argument("--command-timeout", type=float, default=180, help="seconds per SSM command")
+    parser.add_argument(
+        "--internet-url", help="URL each web server fetches (default per partition)"
+    )
+    parser.add_argument("--ping-host", help="host each web server pings (default per partition)")
+    parser.add_argument(
+        "--command-timeout", type=float, default=180, help="seconds per SSM command"
+    )
 
 
 def validate(args: argparse.Namespace) -> None:
@@ -152,7 +159,14 @@ def check_alb(
 ) -> list[Row]:
     alb_url, servers = app.alb_url, list(app.servers)
     if not alb_url:
-        return [Row("ALB alternates", app.prefix, False, f"no {app.prefix}AlbUrl output")]
+        return [
+            Row(
+                "ALB alternates",
+                app.prefix,
+                False,
+                f"no {prefixed(app.prefix, ALB_URL_OUTPUT)} output",
+            )
+        ]
     if alb_from == "here":
         answers = []
         for _ in range(requests):
