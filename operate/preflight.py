@@ -136,7 +136,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     short = []
     for directory in directories:
         checks = run_preflight(ctx, directory, parameters, refuse=False)
-        short += [check.increase_hint(ctx.region) for check in checks if not check.ok]
+        short += [
+            f"{directory.name}: {check.increase_hint(ctx.region)}"
+            for check in checks
+            if not check.ok
+        ]
     if short:
         raise QuotaShort("preflight: " + "; ".join(short))
     ctx.record.status = "PASSED"

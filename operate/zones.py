@@ -106,6 +106,6 @@ def for_deploy(
         how = "as given"
     else:
         chosen = choose(region_zones(ec2), offered, count)
-        how = f"each offers {', '.join(kinds)}"
+        how = f"each offers {', '.join(kinds)}" if kinds else "the set launches no instances"
     ctx.view.message(f"Availability zones: {', '.join(chosen)} ({how})")
     return ",".join(chosen)
