@@ -107,3 +107,48 @@ def test_a_template_without_the_parameter_gets_none(
     assert (code, err) == (0, "")
     assert "AvailabilityZones" not in parameters_of(admin, region, stack)
     assert "Availability zones" not in out
+
+
+def test_an_update_keeps_the_architecture_its_master_records(
+    admin, operate, bucket_in, key_pair, tmp_path
+):
+    region = "sa-east-1"
+    output = zoned_set(tmp_path / "output")
+    master = output / "aws" / "single-vpc" / "CN-GWLB.yml"
+    # The stack's own master says separated-vpc; its Description says nothing about it.
+    master.write_text(
+        master.read_text().replace("Architecture: single-vpc", "Architecture: separated-vpc")
+    )
+    bucket, stack = bucket_in(region), stack_name()
+    given = ["--key-pair", key_pair(region), "--bastion-cidr", CIDR]
+    assert deploy(operate, stack, region, bucket, output, *given)[0] == 0
+    code, out, err = deploy(operate, stack, region, bucket, output, "--architecture", "single-vpc")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: stack {stack} is separated-vpc; deploying single-vpc would replace it whole: "
+        "leave ARCH unset, or delete the stack first\n"
+    )
+
+
+def test_a_no_op_update_ends_its_json_with_the_result(
+    admin, operate, bucket_in, key_pair, tmp_path
+):
+    import json
+
+    region = "ap-southeast-1"
+    output = zoned_set(tmp_path / "output")
+    bucket, stack = bucket_in(region), stack_name()
+    given = [
+        "--key-pair",
+        key_pair(region),
+        "--bastion-cidr",
+        CIDR,
+        "--parameter",
+        "VpcCidr=10.9.0.0/16",
+    ]
+    assert deploy(operate, stack, region, bucket, output, *given)[0] == 0
+    code, out, err = deploy(operate, stack, region, bucket, output, *given, "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["kind"] for r in records].count("result") == 1 and records[-1]["kind"] == "result"
+    assert records[-1]["exit_code"] == code == 0 and records[-1]["stack"] == stack
+    assert records[-1]["status"] == "CREATE_COMPLETE" and records[-1]["stack_id"].startswith("arn:")
