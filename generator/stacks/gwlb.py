@@ -147,5 +147,5 @@ def add_endpoints(builder: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> Non
             )
         )
         builder.output(
-            naming.id_output(logical), Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}."
+            naming.resource_output(logical), Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}."
         )

@@ -26,7 +26,6 @@ WINDOWS_AMI = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-
 
 ZONES_GROUP = "Availability Zones"
 NETWORK_GROUP = "Network"
-ZONES_PARAMETER = "AvailabilityZones"
 ACCESS_GROUP = "Access"
 INSTANCE_GROUP = "Instances"
 FLEET_GROUP = "Appliance fleet"
@@ -74,7 +73,7 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
     zones = topology.az_count
     specs = [
         ParamSpec(
-            ZONES_PARAMETER,
+            naming.AVAILABILITY_ZONES_PARAMETER,
             "String",
             "Availability Zones",
             ZONES_GROUP,
