@@ -5,36 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from core.quotas import Quota
 from operate.aws import api_errors, error_code
 
 # On-Demand families that count against the "Standard" vCPU quota.
 STANDARD_FAMILIES = ("a", "c", "d", "h", "i", "m", "r", "t", "z")
 LIVE_NAT_STATES = ["pending", "available"]
 LIVE_INSTANCE_STATES = ["pending", "running"]
-
-
-@dataclass(frozen=True)
-class Quota:
-    """One quota preflight checks: what it counts, where Service Quotas keeps it."""
-
-    need: str  # the verify.needs.Needs field, or "vcpus"
-    label: str
-    service: str
-    code: str
-    default: float  # AWS's documented default, used when Service Quotas cannot be read
-
-
-QUOTAS = (
-    Quota("elastic_ips", "Elastic IPs", "ec2", "L-0263D0A3", 5),
-    Quota("vpcs", "VPCs per Region", "vpc", "L-F678F1CE", 5),
-    Quota("internet_gateways", "Internet gateways per Region", "vpc", "L-A4707A72", 5),
-    Quota("nat_gateways_per_zone", "NAT gateways per AZ", "vpc", "L-FE5A380F", 5),
-    Quota("endpoints_per_vpc", "Interface + GWLB endpoints per VPC", "vpc", "L-29B6F2EB", 50),
-    Quota("vcpus", "On-Demand Standard vCPUs", "ec2", "L-1216C47A", 5),
-)
 
 
 def limit(quotas: Any, quota: Quota) -> tuple[float, str]:
