@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.naming import AVAILABILITY_ZONES_PARAMETER
+from core.quotas import QUOTAS, Quota
 from core.sets import ARCHITECTURES
 from operate import quotas
 from operate.aws import check_caller, checked_stack_name
@@ -27,7 +28,7 @@ class QuotaShort(OperateError):
 
 @dataclass(frozen=True)
 class QuotaCheck:
-    quota: quotas.Quota
+    quota: Quota
     need: int
     in_use: int
     limit: float
@@ -55,9 +56,9 @@ def judge(
     limits: dict[str, tuple[float, str]],
 ) -> list[QuotaCheck]:
     """One check per quota, pure: need + in use against the limit."""
-    wanted = {q.need: getattr(set_needs, q.need, 0) for q in quotas.QUOTAS}
+    wanted = {q.need: getattr(set_needs, q.need, 0) for q in QUOTAS}
     wanted["vcpus"] = vcpus
-    return [QuotaCheck(q, wanted[q.need], in_use[q.need], *limits[q.code]) for q in quotas.QUOTAS]
+    return [QuotaCheck(q, wanted[q.need], in_use[q.need], *limits[q.code]) for q in QUOTAS]
 
 
 def table_lines(checks: list[QuotaCheck]) -> list[str]:
@@ -87,7 +88,7 @@ def run_preflight(
     zones = [z for z in parameters.get(AVAILABILITY_ZONES_PARAMETER, "").split(",") if z]
     in_use = quotas.usage(ec2, zones)
     service_quotas = ctx.client("service-quotas")
-    limits = {q.code: quotas.limit(service_quotas, q) for q in quotas.QUOTAS}
+    limits = {q.code: quotas.limit(service_quotas, q) for q in QUOTAS}
     checks = judge(set_needs, vcpus, in_use, limits)
     ctx.view.quotas(f"Preflight of {directory} in {ctx.region}:", table_lines(checks), checks)
     short = [check for check in checks if not check.ok]
