@@ -94,27 +94,50 @@ def _in(nets, version, addr):
     return any(v == version and addr & mask == net for v, net, mask in nets)
 
 
+CANDIDATES = 65536  # (protocol, port) pairs whose rule lists are kept, then forgotten at once
+
+
 class Policy:
-    """Judges the first packet of a flow; rules are compiled by from_dict."""
+    """Judges the first packet of a flow; rules are compiled by from_dict. A new flow tries only
+    the rules of its protocol and destination port, listed once per pair and kept."""
 
     def __init__(self, rules, default, internal):
         self.rules, self.default, self.internal = rules, default, internal
+        self.candidates = {}
+
+    def _candidates(self, proto, dport):
+        """(name, action, direction or None, src nets or None, dst nets or None) in rule order;
+        None where the rule matches anything."""
+        if len(self.candidates) >= CANDIDATES:
+            self.candidates.clear()
+        found = self.candidates[proto, dport] = [
+            (name, action, None if rdir == "any" else rdir, _any(rsrc), _any(rdst))
+            for name, action, rdir, rproto, rsrc, rdst, ports in self.rules
+            if (rproto is None or rproto == proto) and any(lo <= dport <= hi for lo, hi in ports)
+        ]
+        return found
 
     def decide(self, version, proto, src, dst, dport):
         """(action, rule name or 'default', direction); src and dst are packed addresses."""
         s, d = int.from_bytes(src, "big"), int.from_bytes(dst, "big")
         si, di = _in(self.internal, version, s), _in(self.internal, version, d)
         direction = ("internal" if di else "outbound") if si else ("inbound" if di else "external")
-        for name, action, rdir, rproto, rsrc, rdst, ports in self.rules:
+        rules = self.candidates.get((proto, dport))
+        if rules is None:
+            rules = self._candidates(proto, dport)
+        for name, action, rdir, rsrc, rdst in rules:
             if (
-                (rdir == "any" or rdir == direction)
-                and (rproto is None or rproto == proto)
-                and _in(rsrc, version, s)
-                and _in(rdst, version, d)
-                and any(lo <= dport <= hi for lo, hi in ports)
+                (rdir is None or rdir == direction)
+                and (rsrc is None or _in(rsrc, version, s))
+                and (rdst is None or _in(rdst, version, d))
             ):
                 return action, name, direction
         return self.default, "default", direction
+
+
+def _any(nets):
+    """None for a list that holds every address of both versions."""
+    return None if {(v, m) for v, _, m in nets} >= {(4, 0), (6, 0)} else nets
 
 
 def from_dict(doc):
@@ -137,12 +160,23 @@ def from_dict(doc):
     return Policy(rules, default, _nets(doc.get("internal_cidrs", INTERNAL), "internal_cidrs"))
 
 
-def load(path):
+def read(path):
+    """The policy file's bytes, exactly: the supervisor hands these to the workers."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        with open(path, "rb") as f:
+            return f.read()
     except OSError as e:
         raise PolicyError(f"cannot read {path}: {e.strerror}") from None
+
+
+def parse(data, where="policy"):
+    """Compile a policy document given as JSON bytes; raises PolicyError."""
+    try:
+        doc = json.loads(data)
     except ValueError as e:
-        raise PolicyError(f"{path} is not valid JSON: {e}") from None
+        raise PolicyError(f"{where} is not valid JSON: {e}") from None
     return from_dict(doc)
+
+
+def load(path):
+    return parse(read(path), path)

@@ -195,6 +195,7 @@ def run_case(h, python, case, packets, duration) -> tuple[float, float, float]:
         pids = [proc.pid]
     else:
         args = ("--workers", str(workers), "--flow-log", "-", *extra)
+        args = args if "--policy" in extra else (*args, "--allow-all")
         proc = h.start_appliance(*args, stdout=subprocess.DEVNULL, **pin)
         pids = netns.children(proc.pid)
     try:

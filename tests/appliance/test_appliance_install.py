@@ -16,7 +16,8 @@ from lab import geneve, netns
 
 INSTALL = Path(__file__).resolve().parents[2] / "appliance" / "install"
 UNIT = INSTALL / "gwlb-appliance.service"
-CAPS = {"CAP_NET_RAW", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN"}
+# Start-up needs these two (raw sockets, port 80); the appliance drops both once they are open.
+CAPS = {"CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}
 # The appliance's user data (cloud-config with the gzip+base64 bundle), as EC2 sees it, must
 # stay at or under this: 1 KiB below EC2's 16 KiB, room for what comes next.
 USER_DATA_BUDGET = 15 * 1024
@@ -71,9 +72,17 @@ def test_systemd_252_knows_every_directive(tmp_path):
     assert out.returncode == 0 and problems == [], problems
 
 
+def capability_sets(pid):
+    """CapEff, CapPrm and CapAmb of a process, as the kernel reports them."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    sets = dict(x.split(":\t") for x in lines if x.startswith(("CapEff", "CapPrm", "CapAmb")))
+    return {k: int(v, 16) for k, v in sets.items()}
+
+
 def test_runs_without_root_with_only_the_units_capabilities():
     """As nobody, with the unit's capabilities ambient and bounding, no new privileges: binds
-    port 80, sends raw, and returns a packet."""
+    port 80, sends raw, and returns a packet; after start-up the supervisor and every worker hold
+    no capability at all (effective, permitted, ambient)."""
     why = netns.unavailable() or ("" if shutil.which("setpriv") else "needs setpriv")
     if why:
         pytest.skip(why)
@@ -97,14 +106,16 @@ def test_runs_without_root_with_only_the_units_capabilities():
     proc = None
     try:
         proc = h.start_appliance(
-            "--workers", "2", "--flow-log", "-", health_port=80, prefix=prefix,
+            "--workers", "2", "--allow-all", "--flow-log", "-", health_port=80, prefix=prefix,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        for pid in [proc.pid, *netns.children(proc.pid)]:
+        pids = [proc.pid, *netns.children(proc.pid)]
+        assert len(pids) == 3  # the supervisor and two workers
+        for pid in pids:
             status = Path(f"/proc/{pid}/status").read_text()
-            if "python" in Path(f"/proc/{pid}/cmdline").read_text():
-                uid = [x for x in status.splitlines() if x.startswith("Uid:")][0]
-                assert uid.split()[1:3] == ["65534", "65534"]
+            uid = [x for x in status.splitlines() if x.startswith("Uid:")][0]
+            assert uid.split()[1:3] == ["65534", "65534"]
+            assert capability_sets(pid) == {"CapEff": 0, "CapPrm": 0, "CapAmb": 0}, pid
         rx, tx = h.udp(h.gw_ns, 6081), h.udp(h.gw_ns)
         pkt = geneve.build(
             raw(IP(src="10.0.0.1", dst="198.18.0.1") / UDP(sport=1, dport=2)),
@@ -127,9 +138,19 @@ def test_runs_without_root_with_only_the_units_capabilities():
         h.down()
 
 
-def test_default_policy_allows_everything():
+def test_default_policy_is_the_safe_one():
+    """Drops by default; lets the inside out, the ALB and the bastion reach the web servers
+    (HTTP, ping) within the VPC, and nothing from outside in."""
     pol = policy.load(str(INSTALL / "policy.json"))
-    assert pol.rules == [] and pol.default == "allow"
+    web, alb, out = b"\x0a\x00\x06\x0a", b"\x0a\x00\x00\x0b", bytes([93, 184, 216, 34])
+    assert pol.default == "drop"
+    assert pol.decide(4, 6, web, out, 443)[0] == "allow"  # outbound HTTPS (SSM, signals)
+    assert pol.decide(4, 1, web, out, 0)[0] == "allow"  # ping out
+    assert pol.decide(4, 6, alb, web, 80)[0] == "allow"  # ALB (or bastion) to web
+    assert pol.decide(4, 1, alb, web, 0)[0] == "allow"  # the bastion's ping
+    for proto, port in ((6, 80), (6, 22), (17, 53), (1, 0)):
+        assert pol.decide(4, proto, out, web, port)[0] == "drop"  # nothing opens from outside
+    assert pol.decide(4, 6, alb, web, 22)[0] == "drop"
 
 
 def test_user_data_stays_within_budget():
