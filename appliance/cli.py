@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+from argparse import ArgumentDefaultsHelpFormatter as HelpFormatter
 from http.server import ThreadingHTTPServer
 from signal import SIGHUP, SIGINT, SIGTERM, signal
 
@@ -26,23 +27,24 @@ ALLOW_ALL = b'{"default": "allow"}'
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python3 -m appliance", description="GWLB Geneve appliance")
+    # Help says what; the formatter adds each default (user data is short of bytes for prose).
+    p = argparse.ArgumentParser("python3 -m appliance", formatter_class=HelpFormatter)
     add = p.add_argument
-    add("--geneve-port", type=int, default=6081)
-    add("--health-port", type=int, default=80, help="HTTP /health and /metrics (80)")
-    add("--health-address", default="0.0.0.0")
-    add("--workers", type=int, default=os.cpu_count() or 1, help="processes (CPU count)")
+    add("--geneve-port", type=int, default=6081, help="UDP port")
+    add("--health-port", type=int, default=80, help="HTTP /health, /metrics")
+    add("--health-address", default="0.0.0.0", help="its address")
+    add("--workers", type=int, default=os.cpu_count() or 1, help="processes")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--policy", help="JSON policy file; SIGHUP reloads it")
     which.add_argument("--allow-all", action="store_true", help="no policy: pass everything")
-    add("--flow-log", default="-", help="flow log file, or - for stdout (-)")
-    add("--flow-log-rate", type=float, default=50, help="lines/s per worker (50)")
-    add("--flow-log-max-bytes", type=int, default=64 << 20, help="rotation size (64 MiB)")
-    add("--flow-table-size", type=int, default=65536, help="flows per worker (65536)")
-    add("--receive-buffer", type=int, default=8 << 20, help="socket queue, bytes (8 MiB)")
-    add("--tcp-idle", type=float, default=350, help="TCP flow idle timeout, s (350)")
-    add("--udp-idle", type=float, default=120, help="other flows' idle timeout, s (120)")
-    add("--check-policy", action="store_true", help="check --policy and exit")
+    add("--flow-log", default="-", help="file, or - for stdout")
+    add("--flow-log-rate", type=float, default=50, help="lines/s per worker")
+    add("--flow-log-max-bytes", type=int, default=64 << 20, help="rotation size")
+    add("--flow-table-size", type=int, default=65536, help="flows per worker")
+    add("--receive-buffer", type=int, default=8 << 20, help="socket queue, bytes")
+    add("--tcp-idle", type=float, default=350, help="TCP idle timeout, s")
+    add("--udp-idle", type=float, default=120, help="other idle timeout, s")
+    add("--check-policy", action="store_true", help="check the policy and exit")
     args = p.parse_args(argv)
     if min(args.workers, args.flow_table_size, args.flow_log_max_bytes) < 1:
         p.error("--workers, --flow-table-size and --flow-log-max-bytes must be at least 1")

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     packets = {"cached": cached_packets(), "storm": storm_packets(), "full": full_parse_packets()}
     results = {case: [] for case in cases}
     with tempfile.TemporaryDirectory(prefix="gwlb-bench-") as tmp:
-        bundle.extract(Path(tmp))
+        bundle.extract(Path(tmp), python=python)  # the one-liner, as on the instance
         netns.APPLIANCE_PATH, netns.APPLIANCE_PYTHON = tmp, python
         h = netns.Harness("b").up()
         print(f"{python}, bundle {tmp}; cpus {CPUS}, 1-worker servers pinned to {SERVER_CPU};")
