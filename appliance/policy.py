@@ -94,50 +94,46 @@ def _in(nets, version, addr):
     return any(v == version and addr & mask == net for v, net, mask in nets)
 
 
-CANDIDATES = 65536  # (protocol, port) pairs whose rule lists are kept, then forgotten at once
+MEMO = 65536  # rule lists and decisions kept, then forgotten all at once
 
 
 class Policy:
     """Judges the first packet of a flow; rules are compiled by from_dict. A new flow tries only
-    the rules of its protocol and destination port, listed once per pair and kept."""
+    the rules of its protocol and destination port, listed once per pair and kept (an index);
+    and a decision, which never depends on the source port, is kept for the flows after it
+    between the same hosts to the same port (a client's many connections, a flood from one
+    host). Both in `memo`, keyed (protocol, port) and (version, protocol, source, destination,
+    port)."""
 
     def __init__(self, rules, default, internal):
         self.rules, self.default, self.internal = rules, default, internal
-        self.candidates = {}
-
-    def _candidates(self, proto, dport):
-        """(name, action, direction or None, src nets or None, dst nets or None) in rule order;
-        None where the rule matches anything."""
-        if len(self.candidates) >= CANDIDATES:
-            self.candidates.clear()
-        found = self.candidates[proto, dport] = [
-            (name, action, None if rdir == "any" else rdir, _any(rsrc), _any(rdst))
-            for name, action, rdir, rproto, rsrc, rdst, ports in self.rules
-            if (rproto is None or rproto == proto) and any(lo <= dport <= hi for lo, hi in ports)
-        ]
-        return found
+        self.memo = {}
 
     def decide(self, version, proto, src, dst, dport):
         """(action, rule name or 'default', direction); src and dst are packed addresses."""
+        key = version, proto, src, dst, dport
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) >= MEMO:
+                self.memo.clear()
+            found = self.memo[key] = self._decide(*key)
+        return found
+
+    def _decide(self, version, proto, src, dst, dport):
         s, d = int.from_bytes(src, "big"), int.from_bytes(dst, "big")
         si, di = _in(self.internal, version, s), _in(self.internal, version, d)
         direction = ("internal" if di else "outbound") if si else ("inbound" if di else "external")
-        rules = self.candidates.get((proto, dport))
+        rules = self.memo.get((proto, dport))
         if rules is None:
-            rules = self._candidates(proto, dport)
-        for name, action, rdir, rsrc, rdst in rules:
-            if (
-                (rdir is None or rdir == direction)
-                and (rsrc is None or _in(rsrc, version, s))
-                and (rdst is None or _in(rdst, version, d))
-            ):
+            rules = self.memo[proto, dport] = [
+                r
+                for r in self.rules
+                if r[3] in (None, proto) and any(lo <= dport <= hi for lo, hi in r[6])
+            ]
+        for name, action, rdir, _, rsrc, rdst, _ in rules:
+            if rdir in ("any", direction) and _in(rsrc, version, s) and _in(rdst, version, d):
                 return action, name, direction
         return self.default, "default", direction
-
-
-def _any(nets):
-    """None for a list that holds every address of both versions."""
-    return None if {(v, m) for v, _, m in nets} >= {(4, 0), (6, 0)} else nets
 
 
 def from_dict(doc):
