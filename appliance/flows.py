@@ -116,7 +116,10 @@ class Fragments:
         held = self.held.pop(key, ())
         self.count -= len(held)
         self.bytes -= sum(len(d) for _, d, _ in held)
-        return [(d, ctx) for _, d, ctx in held] if flow and flow.allowed else []
+        if flow and flow.allowed:
+            return [(d, ctx) for _, d, ctx in held]
+        self.lost += len(held)
+        return []
 
     def flow(self, key, now):
         """(known, flow): whether key's first fragment was seen within ttl, and its flow."""
