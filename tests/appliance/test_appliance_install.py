@@ -2,9 +2,11 @@
 systemd 252 itself and by running the appliance with only its capabilities), the default
 policy, and the user data budget."""
 
+import ast
 import configparser
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -164,3 +166,30 @@ def test_user_data_stays_within_budget():
     assert "${" not in text
     size = len(text.encode())
     assert size <= USER_DATA_BUDGET, f"appliance user data is {size} bytes"
+
+
+def test_user_data_unpacks_the_modules_with_its_own_command(tmp_path):
+    """The rendered user data's runcmd entry, run as written (paths moved under tmp_path),
+    writes every module; each parses to the tree of the module, minified; the text is base93
+    with no "${" for Fn::Sub."""
+    userdata = pytest.importorskip("generator.userdata", reason="the generator needs its venv")
+    yaml = pytest.importorskip("yaml")
+    from generator import bundle
+
+    doc = yaml.safe_load(userdata.appliance("ApplianceGroup"))
+    files = {f["path"]: f["content"] for f in doc["write_files"]}
+    text = files[bundle.ENCODED_PATH]
+    assert set(text.strip()) <= set(bundle.DIGITS) and "${" not in text
+    (tmp_path / "text").write_text(text)
+    [cmd] = [c for c in doc["runcmd"] if c[:2] == ["python3", "-c"]]
+    assert cmd[3:] == [bundle.ENCODED_PATH, bundle.INSTALL_ROOT]
+    subprocess.run(
+        [sys.executable, "-c", cmd[2], str(tmp_path / "text"), str(tmp_path)], check=True
+    )
+    shipped = {p.name: p.read_text() for p in (tmp_path / "appliance").glob("*.py")}
+    sources = sorted(INSTALL.parent.glob("*.py"))
+    assert sorted(shipped) == [m.name for m in sources]
+    for m in sources:
+        assert ast.dump(ast.parse(shipped[m.name])) == ast.dump(
+            ast.parse(bundle.minify(m.read_text()))
+        )
