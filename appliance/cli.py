@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     try:  # before any thread or worker exists: capset changes only the calling thread
         drop_capabilities()
     except OSError as e:
-        say(f"{e.strerror}: {e}")
+        say(f"{e.strerror}: {os.strerror(e.errno)}")
         return 1
     state = server.RequestHandlerClass.state = State(shared, beats, socks)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -18,4 +18,4 @@ def drop_capabilities() -> None:
         libc.capset(header, data),
     ):
         if failed:
-            raise OSError(ctypes.get_errno(), "cannot drop capabilities")
+            raise OSError(ctypes.get_errno(), "cannot drop capabilities")  # said as is
