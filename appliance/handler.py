@@ -136,10 +136,12 @@ class Handler:
                 c.add(i)
                 return False
             f = self.flow(g, i, now, d, ctx)
-            if i.fragment and not i.later:
-                fk = g.endpoint, i.src, i.dst, i.fragment
-                self.released += self.fragments.remember(fk, f if type(f) is Flow else None, now)
-            c.fragments_lost = self.fragments.lost
+            if i.fragment:  # the only packets that change what fragments hold
+                if not i.later:
+                    fk = g.endpoint, i.src, i.dst, i.fragment
+                    flow = f if type(f) is Flow else None
+                    self.released += self.fragments.remember(fk, flow, now)
+                c.fragments_lost = self.fragments.lost
             if type(f) is str:
                 c.add(f)
                 return False
