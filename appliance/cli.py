@@ -61,7 +61,7 @@ def summary(policy):
     return f"{len(policy.rules)} rule(s), default {policy.default}"
 
 
-def document(args):
+def document(args: argparse.Namespace) -> tuple:
     """(bytes, compiled policy): what the workers will be handed. Raises PolicyError."""
     data = read(args.policy) if args.policy else ALLOW_ALL
     return data, parse(data, args.policy or "--allow-all")

@@ -34,7 +34,7 @@ class Flow:
         self.version, self.proto = version, proto
         self.src, self.sport, self.dst, self.dport = src, sport, dst, dport
 
-    def judge(self, policy, gen):
+    def judge(self, policy, gen: int) -> tuple:
         """Set `allowed` from the policy, in the flow's own orientation; the decision."""
         decision = policy.decide(self.version, self.proto, self.src, self.dst, self.dport)
         self.allowed, self.gen = decision[0] == "allow", gen
@@ -108,7 +108,7 @@ class Fragments:
         self.held = OrderedDict()  # key -> [(arrival, datagram, context), ...]
         self.count = self.bytes = self.lost = 0
 
-    def remember(self, key, flow, now):
+    def remember(self, key: tuple, flow: "Flow | None", now: float) -> list:
         """The first fragment's flow (None: dropped); the held later fragments it lets pass."""
         if len(self.seen) >= self.size:
             self.seen.popitem(last=False)
@@ -121,12 +121,12 @@ class Fragments:
         self.lost += len(held)
         return []
 
-    def flow(self, key, now):
+    def flow(self, key: tuple, now: float) -> tuple:
         """(known, flow): whether key's first fragment was seen within ttl, and its flow."""
         when, flow = self.seen.get(key, (None, None))
         return when is not None and now - when <= self.ttl, flow
 
-    def hold(self, key, d, ctx, now):
+    def hold(self, key: tuple, d: bytes, ctx, now: float) -> bool:
         """Keep a later fragment for its first one; False when the bounds leave no room."""
         self.expire(now)
         if self.count >= HOLD_PACKETS or self.bytes + len(d) > HOLD_BYTES:

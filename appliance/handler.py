@@ -104,7 +104,7 @@ class Handler:
         # bounds. IPv6 always takes the full parse.
         self.fast = {}
 
-    def handle(self, d, now, ctx=None):
+    def handle(self, d, now: float, ctx=None) -> bool:
         """d: the datagram, bytes (anything else is copied to bytes first)."""
         c = self.counters
         c.received += 1
@@ -221,7 +221,7 @@ class Handler:
             )
         return f
 
-    def reload(self, policy):
+    def reload(self, policy) -> None:
         """A new policy: every known flow is judged again on its next packet (no stall now)."""
         self.policy = policy
         self.gen += 1

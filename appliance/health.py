@@ -18,7 +18,7 @@ SEND_FAILURES = 20  # failed sends in the window, and more of them than successe
 DROPS_MIN, DROPS_SHARE = 50, 0.05
 
 
-def queue_drops(inodes, table="/proc/self/net/udp"):
+def queue_drops(inodes: list, table: str = "/proc/self/net/udp") -> list:
     """The kernel's drop count of each socket (by inode) in our network namespace's UDP table."""
     found = dict.fromkeys(inodes, 0)
     try:

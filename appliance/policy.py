@@ -109,7 +109,7 @@ class Policy:
         self.rules, self.default, self.internal = rules, default, internal
         self.memo = {}
 
-    def decide(self, version, proto, src, dst, dport):
+    def decide(self, version: int, proto: int, src: bytes, dst: bytes, dport: int) -> tuple:
         """(action, rule name or 'default', direction); src and dst are packed addresses."""
         key = version, proto, src, dst, dport
         found = self.memo.get(key)
@@ -156,7 +156,7 @@ def from_dict(doc):
     return Policy(rules, default, _nets(doc.get("internal_cidrs", INTERNAL), "internal_cidrs"))
 
 
-def read(path):
+def read(path: str) -> bytes:
     """The policy file's bytes, exactly: the supervisor hands these to the workers."""
     try:
         with open(path, "rb") as f:
@@ -165,7 +165,7 @@ def read(path):
         raise PolicyError(f"cannot read {path}: {e.strerror}") from None
 
 
-def parse(data, where="policy"):
+def parse(data: bytes, where: str = "policy") -> "Policy":
     """Compile a policy document given as JSON bytes; raises PolicyError."""
     try:
         doc = json.loads(data)
@@ -174,5 +174,5 @@ def parse(data, where="policy"):
     return from_dict(doc)
 
 
-def load(path):
+def load(path: str) -> "Policy":
     return parse(read(path), path)

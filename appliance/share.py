@@ -23,7 +23,7 @@ class PolicyBox:
         self.seq.value += 1
         return self.seq.value // 2
 
-    def get(self, known: int):
+    def get(self, known: int) -> "tuple[int, bytes] | None":
         """(generation, document) when one newer than `known` is there and whole, else None."""
         seq = self.seq.value
         if seq & 1 or seq // 2 == known:
