@@ -129,7 +129,7 @@ def test_finding3_a_flood_of_dropped_syns_never_evicts_established_flows():
 
 def test_finding4_a_reload_with_a_full_table_and_100_rules_does_not_stall():
     """65,536 flows, 100 rules: SIGHUP's work in the worker stays far under the 100 ms the
-    issue allows (measured about 2 ms; the bound is generous because the machine is shared)."""
+    issue allows (measured under 10 ms on 3.9 with the compile; generous for a shared machine)."""
     rules = [
         {"action": "drop", "protocol": "tcp", "src": f"192.0.2.{n}/32", "dst_ports": 1000 + n}
         for n in range(99)
