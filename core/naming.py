@@ -169,6 +169,10 @@ def subnet_label(subnet: Subnet) -> str:
     return f"{TIER_LABELS[subnet.tier.value]} subnet {subnet.az + 1}"
 
 
+# The master parameter that sets the GWLB's TCP idle timeout and the appliances' alike.
+FLOW_IDLE_PARAMETER = "FlowIdleTimeout"
+
+
 def resource_label(stack: str, logical: str) -> str:
     """A resource's name for people across a whole set: its logical ID, with its VPC's prefix
     where the stack belongs to one (App2VpcStack/PublicSubnet1 is App2PublicSubnet1,

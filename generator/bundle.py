@@ -29,7 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 APPLIANCE_DIR = REPO / "appliance"
 INSTALL_ROOT = "/opt/gwlb-appliance"
 # generator/userdata still passes this to the template, which no longer writes a tar.
-ARCHIVE_PATH = f"{INSTALL_ROOT}/appliance.tar"
 ENCODED_PATH = f"{INSTALL_ROOT}/appliance.b93"
 # Raw LZMA2 (no .xz container: 60 bytes less), literal context 3 and no position bits, which
 # suit text; the decoder's defaults read it. The payload is "name NUL source NUL" per module:

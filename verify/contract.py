@@ -17,7 +17,9 @@ from pathlib import Path
 from core import naming
 from core.sets import MAX_TEMPLATE_BYTES, TEMPLATE_LIMITS
 from verify import files as set_files
+from verify import reader, timeouts
 from verify.errors import SetError
+from verify.evaluate import evaluate
 
 SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(?P<inner>.+)>$")
 
@@ -60,6 +62,8 @@ def check_set(files: set_files.SetFiles) -> list[str]:
     findings += _check_output_reads(master, {k: templates[f] for k, f in files.nested.items()})
     findings += [f"{name}: no stack of the master uses this file" for name in unused_files(files)]
     findings += _check_limits(templates, files.sizes)
+    if not findings:  # a set that breaks the contract is not evaluated further
+        findings += timeouts.problems(reader.read(evaluate(files)))
     return findings
 
 

@@ -82,6 +82,7 @@ def _signals(topology: Topology) -> bool:
 
 def _image_and_user_data(builder: NestedBuilder, topology: Topology) -> dict:
     if topology.appliance == "ours":
+        builder.master(naming.FLOW_IDLE_PARAMETER)  # the user data's --tcp-idle reads it
         return {
             "ImageId": builder.master("LinuxAmiId"),
             "UserData": Base64(Sub(userdata.appliance(GROUP_ID))),

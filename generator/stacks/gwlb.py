@@ -102,7 +102,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             # The appliances' flow table takes the same value (their --tcp-idle).
             ListenerAttributes=[
                 elb.ListenerAttribute(
-                    Key="tcp.idle_timeout.seconds", Value=builder.master("FlowIdleTimeout")
+                    Key="tcp.idle_timeout.seconds", Value=builder.master(naming.FLOW_IDLE_PARAMETER)
                 )
             ],
         )

@@ -272,7 +272,7 @@ def _fleet_specs(topology: Topology) -> list[ParamSpec]:
             extra=_number(10, 90),
         ),
         ParamSpec(
-            "FlowIdleTimeout",
+            naming.FLOW_IDLE_PARAMETER,
             "Number",
             "TCP flow idle timeout (s)",
             FLEET_GROUP,

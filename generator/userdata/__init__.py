@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
 
+from core import naming
 from generator import bundle
+
+EXEC_START_MARK = "ExecStart=/usr/bin/python3 -m appliance"
 
 # The largest packet a GWLB carries; instances whose traffic crosses it use this MTU.
 GWLB_MTU = 8500
@@ -30,20 +34,25 @@ _ENV = jinja2.Environment(
 )
 
 
-def appliance(logical_id: str) -> str:
+def appliance(logical_id: str, tcp_idle: str = "${" + naming.FLOW_IDLE_PARAMETER + "}") -> str:
     """cloud-config that installs and starts the appliance, then signals `logical_id` once healthy.
 
-    The result is a Fn::Sub body: ${AWS::Region} and ${AWS::StackName} are left for CloudFormation.
+    The result is a Fn::Sub body: ${AWS::Region}, ${AWS::StackName} and the TCP idle timeout
+    (`tcp_idle`, the GWLB listener's own parameter) are left for CloudFormation.
     """
     signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/health", tries=60)
+    built = bundle.build()
+    # The flow table forgets an idle TCP flow when the GWLB does, from one parameter.
+    unit = built.unit.replace(EXEC_START_MARK, f"{EXEC_START_MARK} --tcp-idle {tcp_idle}", 1)
+    if unit == built.unit:
+        raise ValueError(f"the appliance's unit has no {EXEC_START_MARK!r} line")
     paths = {
-        "archive": bundle.ARCHIVE_PATH,
         "unit": bundle.UNIT_PATH,
         "policy": bundle.POLICY_PATH,
         "root": bundle.INSTALL_ROOT,
     }
     return _ENV.get_template("appliance.yaml.j2").render(
-        bundle=bundle.build(), paths=paths, signal=signal
+        bundle=replace(built, unit=unit), paths=paths, signal=signal
     )
 
 

@@ -2,14 +2,10 @@
 nothing, serves 'web server N', and signals the right resource."""
 
 import ast
-import base64
-import gzip
-import io
 import os
 import re
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +20,7 @@ LONGEST = {
     "AWS::Region": "ap-southeast-7",
     "AWS::URLSuffix": "x" * 20,
     "VpcNumber": "10",
+    "FlowIdleTimeout": "6000",
 }
 
 
@@ -57,21 +54,22 @@ def _appliance_user_data():
 
 
 def _archive_members():
-    text = _appliance_user_data()
-    match = re.search(r"encoding: gz\+b64\n\s+content: (\S+)", text)
-    raw = gzip.decompress(base64.b64decode(match.group(1)))
-    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-        return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
+    """The modules the committed user data installs, unpacked by its own one-liner."""
+    return {
+        f"appliance/{name}": text
+        for name, text in bundle.modules_in(_appliance_user_data()).items()
+    }
 
 
-def test_the_archive_holds_every_appliance_module_with_the_same_code():
+def test_the_archive_holds_every_appliance_module_as_built_today():
+    """output/ carries today's appliance: every module, minified from the checkout's source."""
     members = _archive_members()
     modules = sorted((REPO / "appliance").glob("*.py"))
     assert sorted(members) == [f"appliance/{m.name}" for m in modules]
     for module in modules:
-        original = _without_docstrings(ast.parse(module.read_text()))
+        expected = ast.parse(bundle.minify(module.read_text()))
         shipped = ast.parse(members[f"appliance/{module.name}"])
-        assert ast.dump(shipped) == ast.dump(original), module.name
+        assert ast.dump(shipped) == ast.dump(expected), module.name
 
 
 def _without_docstrings(tree):
@@ -89,10 +87,20 @@ def test_unit_and_policy_are_installed_where_the_unit_expects_them():
     text = _appliance_user_data()
     unit = (REPO / "appliance" / "install" / "gwlb-appliance.service").read_text()
     for line in unit.splitlines():
+        if line.startswith("ExecStart="):
+            # The unit starts the appliance with the GWLB listener's TCP idle timeout.
+            command = line.removeprefix("ExecStart=/usr/bin/python3 -m appliance")
+            line = (
+                f"ExecStart=/usr/bin/python3 -m appliance --tcp-idle ${{FlowIdleTimeout}}{command}"
+            )
         if line.strip():
             assert line in text
     assert f"path: {bundle.UNIT_PATH}" in text and f"path: {bundle.POLICY_PATH}" in text
-    assert f"[tar, -xf, {bundle.ARCHIVE_PATH}, -C, {bundle.INSTALL_ROOT}]" in text
+    assert f"path: {bundle.ENCODED_PATH}" in text
+    # runcmd unpacks the modules with the one-liner it carries, before it starts the unit.
+    runcmd = text.split("runcmd:", 1)[1]
+    assert bundle.build().unpack in runcmd
+    assert runcmd.index(bundle.build().unpack) < runcmd.index("gwlb-appliance.service")
     assert "[systemctl, enable, --now, gwlb-appliance.service]" in text
     assert "Restart=always" in unit
     assert "/etc/gwlb-appliance/policy.json" in unit

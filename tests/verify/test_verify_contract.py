@@ -140,3 +140,27 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert contract.main([str(COMMITTED / "aws" / "single-vpc")]) == 0
     assert contract.main([str(tmp_path)]) == 2
     assert "holds no CloudFormation template" in capsys.readouterr().err
+
+
+def _gwlb_listener(templates):
+    return templates["Nested-GWLB.yml"]["Resources"]["GatewayLoadBalancerListener"]["Properties"]
+
+
+def test_the_listener_and_the_appliances_share_one_tcp_idle_timeout(good):
+    assert contract.check(copy.deepcopy(good)) == []
+    listener = copy.deepcopy(good)
+    _gwlb_listener(listener)["ListenerAttributes"][0]["Value"] = "900"
+    assert contract.check(listener) == [
+        f"ApplianceGroup{n}: the appliance's --tcp-idle is 350 but GatewayLoadBalancer's "
+        "listener keeps idle TCP flows 900 s"
+        for n in (1, 2)
+    ]
+    appliance = copy.deepcopy(good)
+    data = appliance["Nested-Appliances.yml"]["Resources"]["ApplianceLaunchTemplate"]
+    body = data["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    edited = body.replace("--tcp-idle ${FlowIdleTimeout}", "--tcp-idle 3600")
+    assert edited != body
+    data["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"] = edited
+    findings = contract.check(appliance)
+    assert len(findings) == 2  # one line per appliance of the group
+    assert all("--tcp-idle is 3600 but" in f for f in findings)
