@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-# The runner belongs to the project's venv (it builds the bundle); under 3.9 there is no zopfli.
+# The runner belongs to the project's venv (it builds the bundle with the generator's packages).
 bundle = pytest.importorskip("generator.bundle", reason="the runner needs the project's venv")
 RUNNER = Path(__file__).with_name("run_py39.py")
 
