@@ -16,6 +16,9 @@ SEND_FAILURES = 20  # failed sends in the window, and more of them than successe
 # Overload: in the window, at least DROPS_MIN datagrams dropped by the kernel because a worker's
 # queue was full, and more than DROPS_SHARE of what reached that worker's socket.
 DROPS_MIN, DROPS_SHARE = 50, 0.05
+# /ready answers 200 once this many health checks from outside the host were answered healthy:
+# the target group's healthy threshold, so the readiness signal waits for the GWLB's verdict.
+READY_AFTER = 2
 
 
 def queue_drops(inodes: list, table: str = "/proc/self/net/udp") -> list:
@@ -43,7 +46,7 @@ class State:
         self.alive = [False] * len(beats)
         self.failing = [False] * len(beats)  # most sends failed over the recent window
         self.overloaded = [False] * len(beats)  # the kernel dropped much of its queue
-        self.restarts = self.reloads = 0
+        self.restarts = self.reloads = self.checked = 0
         self.samples = deque(maxlen=SEND_WINDOW + 1)
         # New sockets, no counts yet: drops before the first sample count in the first window.
         self.samples.append(([0.0] * len(shared), self.drops))
@@ -121,6 +124,11 @@ class Health(BaseHTTPRequestHandler):
             code, body = 200, self.state.metrics()
         elif path == "/health":
             code, body = (200, "ok\n") if self.state.healthy() else (503, "unhealthy\n")
+            # Checks from outside (the GWLB's nodes) count toward /ready; our own do not.
+            if code == 200 and not self.client_address[0].startswith("127."):
+                self.state.checked += 1
+        elif path == "/ready":
+            code, body = (200, "ok\n") if self.state.checked >= READY_AFTER else (503, "wait\n")
         else:
             code, body = 404, "not found\n"
         # Written directly rather than with send_response, which logs every request to stderr.

@@ -40,7 +40,8 @@ def appliance(logical_id: str, tcp_idle: str = "${" + naming.FLOW_IDLE_PARAMETER
     The result is a Fn::Sub body: ${AWS::Region}, ${AWS::StackName} and the TCP idle timeout
     (`tcp_idle`, the GWLB listener's own parameter) are left for CloudFormation.
     """
-    signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/health", tries=60)
+    # /ready: the GWLB itself has checked this appliance healthy (its healthy threshold).
+    signal = _signal(logical_id, "curl -sf -o /dev/null 127.0.0.1/ready", tries=60)
     built = bundle.build()
     # The flow table forgets an idle TCP flow when the GWLB does, from one parameter.
     unit = built.unit.replace(EXEC_START_MARK, f"{EXEC_START_MARK} --tcp-idle {tcp_idle}", 1)

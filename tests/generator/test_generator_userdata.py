@@ -124,7 +124,8 @@ def test_web_servers_answer_their_number_and_signal_themselves():
         assert f"--logical-resource-id WebServer{n} " in text
         assert "--stack-name ${AWS::StackName}" in text and "--region ${AWS::Region}" in text
     assert "--logical-resource-id ApplianceGroup " in data["ApplianceLaunchTemplate"]
-    assert "http://127.0.0.1/health" in data["ApplianceLaunchTemplate"]
+    # The appliance signals once the GWLB has found it healthy, not when it answers itself.
+    assert "curl -sf -o /dev/null 127.0.0.1/ready" in data["ApplianceLaunchTemplate"]
 
 
 def test_strip_source_keeps_behaviour_and_drops_prose():
