@@ -89,14 +89,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _problem(args: argparse.Namespace) -> str:
-    if args.directory is None:
-        return "give a set's directory (or --cleanup)"
+def _machine_problem() -> str:
     if os.geteuid() != 0:
         return "the lab needs root (network namespaces)"
     for tool, package in (("ip", "iproute2"), ("nft", "nftables")):
         if not shutil.which(tool):
             return f"`{tool}` is missing (apt-get install -y {package})"
+    return ""
+
+
+def _problem(args: argparse.Namespace) -> str:
+    if args.directory is None:
+        return "give a set's directory (or --cleanup)"
     if not args.directory.is_dir():
         return f"{args.directory} is not a directory"
     if args.policy is not None:
@@ -184,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     for refusal in refusals:
         print(f"error: {args.directory}: refused as AWS would: {refusal}", file=sys.stderr)
     if refusals:
+        return 2
+    problem = _machine_problem()  # after reading: a set's faults show without root too
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     policy = args.policy.read_bytes() if args.policy else None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}

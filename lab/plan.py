@@ -11,20 +11,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from lab import cloudinit, probes
-from lab.addresses import CLIENT_IP, SERVER_IP, Node
-from lab.alb import BACKEND_HEADER
+from lab import probes, through_alb
+from lab.addresses import SERVER_IP, Node
 from lab.flows import FlowRecord
 from lab.judging import judge, need_one
 from lab.roles import Roles
 from lab.rows import Row
 from lab.session import Session
+from lab.through_alb import TRANSFER_BYTES, TRANSFERS
 from verify import routepath
-from verify.model import Alb, Host
+from verify.model import Host
 
 PARALLEL = 8  # probes at once: each mostly waits, on a reply or on its timeout
-TRANSFERS = {"64 KB": "/lab-64k.bin", "200 KB": "/lab-200k.bin"}  # served by every web server
-TRANSFER_BYTES = {"/lab-64k.bin": 64 * 1024, "/lab-200k.bin": 200 * 1024}
 
 
 @dataclass(frozen=True)
@@ -170,105 +168,10 @@ class Plan:
             tasks.append(self._out(host, 443, "", 2.0, inspection=inspection, optional=False))
         self.run_all(tasks, "1 readiness")
 
-    # --- step 2: through the ALB ----------------------------------------------------------
-
-    def web_text(self, host_id: str) -> str:
-        boot = cloudinit.parse(self.model.hosts[host_id].user_data)
-        for unit in boot.enabled_units():
-            argv = list(unit.exec_start)
-            if "--directory" in argv:
-                index = boot.file(argv[argv.index("--directory") + 1].rstrip("/") + "/index.html")
-                if index:
-                    return index.content.decode().strip()
-        return ""
+    # --- step 2: through the ALB (lab.through_alb) ---------------------------------------
 
     def alb(self) -> None:
-        texts = {host.id: self.web_text(host.id) for host in self.roles.served}
-        nodes = [(alb, subnet) for alb in self.model.albs.values() for subnet in alb.subnets]
-        paths = [("", "/")] + [(f" GET {size}", path) for size, path in TRANSFERS.items()]
-        jobs = [(alb, subnet, label, path) for alb, subnet in nodes for label, path in paths]
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            found = list(
-                pool.map(lambda job: self._through_alb_node(job[0], job[1], texts, job[3]), jobs)
-            )
-        for (alb, subnet, label, path), (seen, failures) in zip(jobs, found, strict=True):
-            self._alb_rows(alb, subnet, label, path, texts, seen, failures)
-        for host_id, why in sorted(self.roles.unserved_web.items()):
-            name = self.model.hosts[host_id].name
-            groups = ", ".join(
-                self.model.target_groups[a.target_group].name for a in self.model.albs.values()
-            )
-            self.add(
-                Row(
-                    "2 ALB",
-                    f"ALB never reaches {name}",
-                    False,
-                    detail=f"not a target of {groups}; {why}",
-                )
-            )
-
-    def _alb_rows(
-        self, alb: Alb, subnet: str, label: str, path: str, texts, seen, failures
-    ) -> None:
-        node = self.node(f"{alb.id}@{subnet}")
-        filters = self.session.filters
-        for host_id, port in sorted(alb.targets, key=lambda target: texts.get(target[0], "")):
-            web = self.node(host_id)
-            name = self.model.hosts[host_id].name
-            flow = f"client -> {node.label} ({node.public_ip}) -> {name}{label}"
-            hops = "internet > igw > ALB node > " + self.hops_between(subnet, node.ip, web.ip)
-            result = seen.get(web.ip)
-            sport = result.src[1] if result else 0
-            blocked = filters.verdict(
-                None, CLIENT_IP, None, node.id, node.ip, 6, alb.port, 49152
-            ) or filters.verdict(node.id, node.ip, subnet, host_id, web.ip, 6, port, sport)
-            if blocked:  # the ALB is the way in: a group or ACL in its way is a failure
-                self.add(Row("2 ALB", flow, False, hops, detail=f"blocked: {blocked}"))
-                continue
-            if result is None:
-                why = "; ".join(sorted(set(failures))) or "never answered"
-                self.add(
-                    Row("2 ALB", flow, False, hops, detail=f"no '{texts.get(host_id, '')}': {why}")
-                )
-                continue
-            self.add(judge(self.emulator, "2 ALB", flow, result, hops), result)
-
-    def _through_alb_node(self, alb: Alb, subnet: str, texts: dict[str, str], path: str):
-        """GETs through one ALB node until every target answered, or each had a turn to fail;
-        the backend connection of each answer, by target address, and what went wrong."""
-        node = self.node(f"{alb.id}@{subnet}")
-        wanted = {texts.get(host_id, "") for host_id, _ in alb.targets}
-        size = TRANSFER_BYTES.get(path)
-        seen: dict[str, probes.Result] = {}
-        failures: list[str] = []
-        for _ in range(2 * len(alb.targets) + 1):
-            if len(failures) >= len(alb.targets) or len(seen) == len(alb.targets):
-                break
-            answer = probes.http_get(
-                self.session.lab.client, node.public_ip, alb.port, path, timeout=3.0
-            )
-            backend = answer.headers.get(BACKEND_HEADER.lower(), "")
-            if not answer.ok or not backend:
-                failures.append(answer.detail)
-                continue
-            local, target = backend.split()
-            host, port = local.rsplit(":", 1)
-            target_host, target_port = target.rsplit(":", 1)
-            if size is not None and answer.length != size:
-                failures.append(f"{answer.length} of {size} bytes from {target_host}")
-                continue
-            shown = f"{answer.length} bytes" if size else f"'{answer.body}'"
-            inner = probes.Result(
-                True,
-                f"{answer.detail} {shown}",
-                (host, int(port)),
-                (target_host, int(target_port)),
-                6,
-            )
-            seen.setdefault(target_host, inner)
-            if size is None and answer.body not in wanted:
-                failures.append(f"unexpected answer {answer.body!r}")
-        return seen, failures
+        through_alb.step(self)
 
     # --- step 3: from each management host ------------------------------------------------
 
@@ -313,6 +216,9 @@ class Plan:
                         Task(f"{host.name} -> {web.name} (HTTP GET {size})", hops, get, http)
                     )
         rows = self.run_all(tasks, "3 bastion")
+        for row in rows:
+            if not row.ok and "GET" in row.flow:
+                row.detail += through_alb.oversized(self)
         self.rows += need_one(rows, lambda row: row.flow.split(" (")[0], "3 bastion")
 
 
