@@ -33,8 +33,6 @@ from verify.model import SetModel
 GENEVE_PORT = 6081
 MAX_PACKET = 8500  # GWLB drops larger packets: it carries up to 8,500 bytes
 
-__all__ = ["Emulator", "FlowKey", "FlowRecord", "Node", "flow_key", "parse_geneve", "parse_ipv4"]
-
 
 @dataclass
 class Node:

@@ -116,8 +116,28 @@ class Plan:
                 task.inspection,
                 task.optional,
             )
+            if "the appliance returned nothing" in row.detail:
+                row.detail += self._geneve_note(row.appliance)
             rows.append(self.add(row, result))
         return rows
+
+    def _geneve_note(self, appliances: str) -> str:
+        """Why an appliance returned nothing, when a group or ACL stops Geneve from its GWLB."""
+        notes = []
+        for host in self.roles.appliances:
+            if host.name not in appliances.split(", "):
+                continue
+            for gwlb in self.model.gwlbs.values():
+                zone = self.model.subnets[host.subnet].az
+                near = [s for s in gwlb.subnets if self.model.subnets[s].az == zone]
+                node = self.node(f"{gwlb.id}@{(near or list(gwlb.subnets))[0]}")
+                address = self.node(host.id).ip
+                found = self.session.filters.verdict(
+                    None, node.ip, node.subnet, host.id, address, 17, 6081
+                )
+                if found:
+                    notes.append(f"Geneve to {host.name}: {found}")
+        return "".join(f"; {note}" for note in notes)
 
     # --- step 1: egress and the readiness paths --------------------------------------------
 
