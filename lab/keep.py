@@ -21,7 +21,7 @@ def commands(session: Session) -> list[str]:
     if web:
         ns = lab.node_ns[web[0].id]
         lines += [
-            f"ip netns exec {ns} curl -s http://{SERVER_IP}/",
+            f"ip netns exec {ns} curl -s http://{SERVER_IP}:443/   # the port groups let out",
             f"ip netns exec {ns} ping -c 3 {SERVER_IP}   # needs iputils-ping",
         ]
     for alb in model.albs.values():
