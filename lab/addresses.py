@@ -57,15 +57,15 @@ class Plan:
 
 
 def plan(spec: SetModel) -> Plan:
-    p = Plan()
+    layout = Plan()
     for index, vpc in enumerate(sorted(spec.vpcs)):
-        p.vpc_index[vpc] = index
+        layout.vpc_index[vpc] = index
     for index, sid in enumerate(sorted(spec.subnets)):
-        p.bridge[sid] = f"s{index}"
+        layout.bridge[sid] = f"s{index}"
     for index, eid in enumerate(sorted(spec.endpoints)):
-        p.tun[eid] = f"e{index}"
+        layout.tun[eid] = f"e{index}"
     for index, table in enumerate(sorted(spec.routes)):
-        p.table_number[table] = 100 + index
+        layout.table_number[table] = 100 + index
     used: dict[str, int] = {}
     public_next: dict[str, int] = {}
 
@@ -73,14 +73,16 @@ def plan(spec: SetModel) -> Plan:
         vpc = spec.subnets[subnet].vpc
         number = public_next.get(vpc, 10)
         public_next[vpc] = number + 1
-        return host_ip(public_block(p.vpc_index[vpc]), number)
+        return host_ip(public_block(layout.vpc_index[vpc]), number)
 
     def add(node_id: str, label: str, subnet: str, offset: int | None, is_public: bool) -> None:
         if offset is None:
             offset = used.get(subnet, FIRST_HOST)
             used[subnet] = offset + 1
         ip = host_ip(spec.subnets[subnet].cidr, offset)
-        p.nodes[node_id] = Node(node_id, label, subnet, ip, public(subnet) if is_public else None)
+        layout.nodes[node_id] = Node(
+            node_id, label, subnet, ip, public(subnet) if is_public else None
+        )
 
     def label(ident: str, name: str) -> str:
         alike = [n for n in (*spec.nats.values(), *spec.albs.values()) if n.name == name]
@@ -108,7 +110,7 @@ def plan(spec: SetModel) -> Plan:
             )
     for host in sorted(spec.hosts.values(), key=lambda h: h.id):
         add(host.id, host.name, host.subnet, None, host.public)
-    return p
+    return layout
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class LinuxRoute:
     via: str | None = None
 
 
-def linux_routes(spec: SetModel, p: Plan, table: str, vpc: str) -> list[LinuxRoute]:
+def linux_routes(spec: SetModel, layout: Plan, table: str, vpc: str) -> list[LinuxRoute]:
     """A route table as Linux routes: AWS's local route becomes one route per subnet of the VPC,
     left out where the table routes that subnet's exact block (or a block holding it, more
     specific than the VPC) elsewhere; longest prefix match then decides as AWS does."""
@@ -135,15 +137,15 @@ def linux_routes(spec: SetModel, p: Plan, table: str, vpc: str) -> list[LinuxRou
             for r in routes
         )
         if not overridden:
-            out.append(LinuxRoute(subnet.cidr, p.bridge[sid]))
+            out.append(LinuxRoute(subnet.cidr, layout.bridge[sid]))
     # The rest of the VPC's block is local too: it goes nowhere, whatever broader routes say.
     out.append(LinuxRoute(str(vpc_net), "blackhole"))
     for route in routes:
         if route.kind == "gwlbe":
-            out.append(LinuxRoute(route.destination, p.tun[route.target]))
+            out.append(LinuxRoute(route.destination, layout.tun[route.target]))
         elif route.kind == "nat":
-            node = p.nodes[route.target]
-            out.append(LinuxRoute(route.destination, p.bridge[node.subnet], node.ip))
+            node = layout.nodes[route.target]
+            out.append(LinuxRoute(route.destination, layout.bridge[node.subnet], node.ip))
         elif route.kind == "igw":
             out.append(LinuxRoute(route.destination, "igw", IGW_LINK_GW))
     return out
@@ -155,13 +157,13 @@ class PolicyRouting:
     sources: list[tuple[str, int]]  # (incoming device, table number), in rule order
 
 
-def policy_routing(spec: SetModel, p: Plan, vpc: str) -> PolicyRouting:
+def policy_routing(spec: SetModel, layout: Plan, vpc: str) -> PolicyRouting:
     """A VPC router's tables and rules: traffic is looked up in the table of the subnet it
     leaves (by the bridge it came in on), of the endpoint's subnet for what an endpoint hands
     back, and of the gateway's own table, when one is associated, for what enters from the
     internet. Subnets without an association, and the gateway without one, use the VPC's main
     table, which holds the local route only."""
-    main = 90 + p.vpc_index[vpc]
+    main = 90 + layout.vpc_index[vpc]
     chosen: dict[int, str | None] = {main: None}
     sources: list[tuple[str, int]] = []
     table_of: dict[str, int] = {}
@@ -169,16 +171,16 @@ def policy_routing(spec: SetModel, p: Plan, vpc: str) -> PolicyRouting:
         (item for item in spec.subnets.values() if item.vpc == vpc), key=lambda item: item.id
     ):
         table = spec.table_of_subnet.get(subnet.id)
-        number = table_of[subnet.id] = p.table_number[table] if table else main
+        number = table_of[subnet.id] = layout.table_number[table] if table else main
         chosen[number] = table
-        sources.append((p.bridge[subnet.id], number))
+        sources.append((layout.bridge[subnet.id], number))
     for eid, endpoint in sorted(spec.endpoints.items()):
         if spec.subnets[endpoint.subnet].vpc == vpc:
-            sources.append((p.tun[eid], table_of[endpoint.subnet]))
+            sources.append((layout.tun[eid], table_of[endpoint.subnet]))
     for igw in spec.igws.values():
         if igw.vpc == vpc:
-            number = p.table_number[igw.table] if igw.table else main
+            number = layout.table_number[igw.table] if igw.table else main
             chosen[number] = igw.table
             sources.append(("igw", number))
-    tables = {number: linux_routes(spec, p, t, vpc) for number, t in chosen.items()}
+    tables = {number: linux_routes(spec, layout, t, vpc) for number, t in chosen.items()}
     return PolicyRouting(tables, sources)

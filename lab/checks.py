@@ -21,7 +21,7 @@ def sizes(plan: Plan) -> None:
         return
     src, dst = others[0], webs[0]
     source, target, ns = plan.node(src.id), plan.node(dst.id), plan.namespace(src.id)
-    blocked = plan.session.filters.verdict(src.id, source.ip, src.subnet, dst.id, target.ip, 1, 8)
+    blocked = plan.filters.verdict(src.id, source.ip, src.subnet, dst.id, target.ip, 1, 8)
     if blocked:
         for size in (BIG_OK, BIG_DROPPED):
             flow = f"{src.name} -> {dst.name} ICMP {size + 28} bytes"

@@ -67,10 +67,10 @@ class Boot:
         for cmd in self.runcmd:
             if cmd[:1] == ["systemctl"] and ("--now" in cmd or "start" in cmd):
                 for name in (a for a in cmd[1:] if a.endswith(".service")):
-                    f = self.file(UNIT_DIR + name)
-                    if f is None:
+                    unit_file = self.file(UNIT_DIR + name)
+                    if unit_file is None:
                         raise BootError(f"runcmd starts {name}, which user data does not write")
-                    out.append(parse_unit(name, f.content.decode()))
+                    out.append(parse_unit(name, unit_file.content.decode()))
         return out
 
     def archives(self) -> list[tuple[str, str]]:
@@ -153,11 +153,11 @@ class Root:
         return self.base / guest.lstrip("/")
 
     def install(self, boot: Boot) -> None:
-        for f in boot.files:
-            target = self.path(f.path)
+        for written in boot.files:
+            target = self.path(written.path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(f.content)
-            target.chmod(f.mode)
+            target.write_bytes(written.content)
+            target.chmod(written.mode)
         for archive, directory in boot.archives():
             dest = self.path(directory)
             dest.mkdir(parents=True, exist_ok=True)

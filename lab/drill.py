@@ -86,7 +86,7 @@ def existing_flow(plan: Plan, record: FlowRecord, victim: str, rebalance: bool) 
     without it (AWS's default) the flow stays with the failed appliance and is lost."""
     src = record.first[0]
     dst = record.key.b[0] if record.key.a[0] == src else record.key.a[0]
-    node = next(n for n in plan.session.lab.plan.nodes.values() if n.ip == src)
+    node = plan.node_with_address(src)
     result = probes.ping(plan.namespace(node.id), src, dst, timeout=1.5)
     now = plan.emulator.label(record.target) if record.target else "none"
     mode = "rebalance" if rebalance else "no_rebalance"

@@ -99,35 +99,35 @@ class Emulator:
                 ip = self.plan.nodes[host.id].ip
                 az = self.spec.subnets[host.subnet].az
                 probe_from = self._node_in(gid, az).ns
-                t = Target(
+                target = Target(
                     host.id,
                     host.name,
                     ip,
                     probe_from,
                     Health(tg.health.healthy, tg.health.unhealthy),
                 )
-                self.targets[host.id] = t
+                self.targets[host.id] = target
                 self.target_ip[host.id] = ip
-                targets.append(t)
+                targets.append(target)
             self.checkers.append(Checker(tg.health, targets, self.scale))
 
     def start(self) -> None:
-        for c in self.checkers:
-            c.start()
+        for checker in self.checkers:
+            checker.start()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
         self.stopped.set()
-        for c in self.checkers:
-            c.stop()
+        for checker in self.checkers:
+            checker.stop()
         if self.thread:
             self.thread.join(timeout=5)
         for fd in self.tun_fd.values():
             os.close(fd)
         for nodes in self.nodes.values():
-            for n in nodes:
-                n.sock.close()
+            for node in nodes:
+                node.sock.close()
         self.selector.close()
 
     # --- data path ------------------------------------------------------------------------

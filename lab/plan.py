@@ -13,6 +13,7 @@ from functools import partial
 
 from lab import probes, through_alb
 from lab.addresses import SERVER_IP, Node
+from lab.filters import Filters
 from lab.flows import FlowRecord
 from lab.judging import judge, need_one
 from lab.roles import Roles
@@ -51,6 +52,19 @@ class Plan:
 
     def namespace(self, ident: str) -> str:
         return self.session.lab.node_ns[ident]
+
+    def node_with_address(self, address: str) -> Node:
+        return next(n for n in self.session.lab.plan.nodes.values() if n.ip == address)
+
+    @property
+    def client_namespace(self) -> str:
+        """The internet client's namespace (it reaches the ALB nodes' public addresses)."""
+        return self.session.lab.client
+
+    @property
+    def filters(self) -> Filters:
+        """Which security group or ACL rule stops a packet (lab.filters)."""
+        return self.session.filters
 
     def add(self, row: Row, result: probes.Result | None = None) -> Row:
         self.rows.append(row)
@@ -132,9 +146,7 @@ class Plan:
                 near = [s for s in gwlb.subnets if self.model.subnets[s].az == zone]
                 node = self.node(f"{gwlb.id}@{(near or list(gwlb.subnets))[0]}")
                 address = self.node(host.id).ip
-                found = self.session.filters.verdict(
-                    None, node.ip, node.subnet, host.id, address, 17, 6081
-                )
+                found = self.filters.verdict(None, node.ip, node.subnet, host.id, address, 17, 6081)
                 if found:
                     notes.append(f"Geneve to {host.name}: {found}")
         return "".join(f"; {note}" for note in notes)
@@ -143,7 +155,7 @@ class Plan:
 
     def _out(self, host: Host, port: int | None, suffix: str, timeout: float, **kw) -> Task:
         node, ns = self.node(host.id), self.namespace(host.id)
-        filters = self.session.filters
+        filters = self.filters
         if port is None:
             what, probe = "ICMP", partial(probes.ping, ns, node.ip, SERVER_IP, timeout=timeout)
             blocked = filters.later(host.id, node.ip, host.subnet, None, SERVER_IP, 1, 8)
@@ -204,7 +216,7 @@ class Plan:
 
     def bastion(self) -> None:
         tasks = []
-        filters = self.session.filters
+        filters = self.filters
         for host in self.roles.management:
             node, ns = self.node(host.id), self.namespace(host.id)
             for web in self.reachable_webs(host.id):

@@ -40,21 +40,21 @@ def ping(
     """ICMP echo from src (an address of ns) to dst; ok when every echo is answered."""
     ident = (os.getpid() + int(time.monotonic() * 1000)) & 0xFFFF
     payload = (b"gwlb-lab" * (size // 8 + 1))[:size]
-    with socket_in(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
-        s.bind((src, 0))
+    with socket_in(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+        sock.bind((src, 0))
         answered = 0
         for seq in range(1, count + 1):
             header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
             packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
             try:
-                s.sendto(packet, (dst, 0))
+                sock.sendto(packet, (dst, 0))
             except OSError as exc:  # e.g. a host firewall (security group) refusing it
                 return Result(False, f"ICMP: {exc.strerror}", (src, 0), (dst, 0), 1)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                s.settimeout(max(0.01, deadline - time.monotonic()))
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
                 try:
-                    data, peer = s.recvfrom(65535)
+                    data, peer = sock.recvfrom(65535)
                 except TimeoutError:
                     break
                 ihl = (data[0] & 15) * 4
@@ -80,14 +80,14 @@ def http_get(
     many bytes (a large transfer: every full-size segment must get through)."""
     local = (src, 0)
     try:
-        with socket_in(ns) as s:
-            s.settimeout(timeout)
+        with socket_in(ns) as sock:
+            sock.settimeout(timeout)
             if src:
-                s.bind((src, 0))
-                local = s.getsockname()
-            s.connect((dst, port))
-            local = s.getsockname()
-            data = exchange(s, path, dst)
+                sock.bind((src, 0))
+                local = sock.getsockname()
+            sock.connect((dst, port))
+            local = sock.getsockname()
+            data = exchange(sock, path, dst)
     except OSError as exc:
         why = exc.strerror or str(exc) or type(exc).__name__
         return Result(False, f"HTTP: {why}", local, (dst, port), 6)

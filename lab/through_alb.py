@@ -72,7 +72,7 @@ def oversized(plan: Plan) -> str:
 
 def _rows(plan: Plan, alb: Alb, subnet: str, label: str, path: str, texts, seen, failures) -> None:
     node = plan.node(f"{alb.id}@{subnet}")
-    filters = plan.session.filters
+    filters = plan.filters
     for host_id, port in sorted(alb.targets, key=lambda target: texts.get(target[0], "")):
         web = plan.node(host_id)
         name = plan.model.hosts[host_id].name
@@ -105,9 +105,7 @@ def _through_node(plan: Plan, alb: Alb, subnet: str, texts: dict[str, str], path
     for _ in range(2 * len(alb.targets) + 1):
         if len(failures) >= len(alb.targets) or len(seen) == len(alb.targets):
             break
-        answer = probes.http_get(
-            plan.session.lab.client, node.public_ip, alb.port, path, timeout=3.0
-        )
+        answer = probes.http_get(plan.client_namespace, node.public_ip, alb.port, path, timeout=3.0)
         backend = answer.headers.get(BACKEND_HEADER.lower(), "")
         if not answer.ok or not backend:
             failures.append(answer.detail)
