@@ -13,7 +13,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lab import geneve
 from lab.addresses import Plan
@@ -53,8 +53,10 @@ class Emulator:
         router: dict[str, str],
         node_ns: dict[str, str],
         scale: float,
+        stand_ins: tuple[str, ...] = (),
     ):
         self.spec, self.plan, self.scale = spec, plan, scale
+        self.stand_ins = stand_ins  # our appliance in a vendor's place: checked on its /health
         self.router, self.node_ns = router, node_ns
         self.flows: dict[FlowKey, FlowRecord] = {}
         self.drops: Counter = Counter()
@@ -109,7 +111,15 @@ class Emulator:
                 self.targets[host.id] = target
                 self.target_ip[host.id] = ip
                 targets.append(target)
-            self.checkers.append(Checker(tg.health, targets, self.scale))
+            ours = [t for t in targets if t.id not in self.stand_ins]
+            stand_ins = [t for t in targets if t.id in self.stand_ins]
+            self.checkers.append(Checker(tg.health, ours, self.scale))
+            if stand_ins and tg.health.protocol.upper() != "TCP":
+                # The vendor's check path means nothing to our appliance: ask its own.
+                own = replace(tg.health, path="/health", matcher="200")
+                self.checkers.append(Checker(own, stand_ins, self.scale))
+            elif stand_ins:
+                self.checkers.append(Checker(tg.health, stand_ins, self.scale))
 
     def start(self) -> None:
         for checker in self.checkers:

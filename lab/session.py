@@ -49,7 +49,9 @@ class Session:
         network.build(self.lab)
         lab = self.lab
         self.filters = Filters(model, lab.plan, self.security_groups)
-        self.emulator = Emulator(model, lab.plan, lab.router, lab.node_ns, self.scale)
+        self.emulator = Emulator(
+            model, lab.plan, lab.router, lab.node_ns, self.scale, self.stand_ins
+        )
         self.emulator.open()
         network.install_routes(lab)
         self.emulator.start()
