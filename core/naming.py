@@ -119,6 +119,56 @@ def stack_id(concern: str, prefix: str = "") -> str:
     return f"{prefix}{concern}Stack"
 
 
+def id_output(logical: str) -> str:
+    """The output that hands a resource's ID to other stacks, e.g. PublicSubnet1Id."""
+    return f"{logical}Id"
+
+
+def private_ip_output(logical: str) -> str:
+    return f"{logical}PrivateIp"
+
+
+def nested_output_attribute(output: str) -> str:
+    """The GetAtt attribute of a nested stack's output, e.g. Outputs.VpcId."""
+    return f"Outputs.{output}"
+
+
+def parse_nested_output_attribute(attribute: str) -> str | None:
+    """The output a GetAtt attribute names (Outputs.VpcId gives VpcId); None for another."""
+    return attribute.removeprefix("Outputs.") if attribute.startswith("Outputs.") else None
+
+
+# ${Stack.Outputs.Name} inside an Fn::Sub text.
+_SUB_OUTPUT = re.compile(r"\$\{(?P<stack>[A-Za-z0-9]+)\.Outputs\.(?P<output>[A-Za-z0-9]+)\}")
+
+
+def sub_output_reads(text: str) -> list[tuple[str, str]]:
+    """(stack, output) of every nested output an Fn::Sub text reads."""
+    return [(m["stack"], m["output"]) for m in _SUB_OUTPUT.finditer(text)]
+
+
+def role_id(kind: str) -> str:
+    """An instance role by the kind of instance it serves: ApplianceRole, WebRole, BastionRole."""
+    return f"{kind}Role"
+
+
+def instance_profile_id(kind: str) -> str:
+    return f"{kind}InstanceProfile"
+
+
+def instance_profile_output(kind: str) -> str:
+    return f"{kind}InstanceProfileName"
+
+
+def role_output(kind: str) -> str:
+    return f"{kind}RoleName"
+
+
+def route_target_word(kind_word: str, az: int | None) -> str:
+    """How a route's logical ID names its target: Igw, Nat2, Gwlbe1 (AZs count from 1)."""
+    return kind_word if az is None else f"{kind_word}{az + 1}"
+
+
 def nested_file(concern: str) -> str:
     return f"Nested-{concern}.yml"
 
@@ -144,6 +194,15 @@ def stack_qualified_label(stack: str, logical: str) -> str:
 def resource_ref(stack: str, logical: str) -> str:
     """The symbolic physical ID the set reader gives a resource: its stack, then its logical ID."""
     return f"{stack}/{logical}"
+
+
+def group_member_ref(group_ref: str, number: int) -> str:
+    """The reader's ID for member `number` (from 1) of an Auto Scaling group."""
+    return f"{group_ref}#{number}"
+
+
+def group_member_label(group_label: str, number: int) -> str:
+    return f"{group_label}{number}"
 
 
 def parse_resource_ref(ref: str) -> tuple[str, str]:

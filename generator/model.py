@@ -176,12 +176,6 @@ class Topology:
         """A VPC's subnets in allocation order."""
         return tuple(sorted((s for s in self.subnets if s.vpc == vpc), key=lambda s: s.index))
 
-    def table_for(self, subnet: Subnet) -> RouteTable:
-        for table in self.route_tables:
-            if table.subnet == subnet:
-                return table
-        raise KeyError(f"no route table for {subnet}")
-
     def placed(self, kind: ComponentKind, vpc: str | None = None) -> tuple[Component, ...]:
         """Components of one kind, in one VPC when given, in model order."""
         return tuple(c for c in self.components if c.kind is kind and vpc in (None, c.vpc))

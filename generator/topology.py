@@ -71,14 +71,14 @@ def _separated_vpcs(options: Options) -> tuple[Vpc, ...]:
     inspection = cidr.parse_network(options.vpc_cidr, "inspection VPC CIDR")
     first = cidr.parse_network(options.app_vpc_cidr, "application VPC CIDR")
     blocks = {"InspectionVpc": inspection}
-    for k in range(options.app_vpcs):
-        start = int(first.network_address) + k * first.num_addresses
+    for index in range(options.app_vpcs):
+        start = int(first.network_address) + index * first.num_addresses
         if start + first.num_addresses > 2**32:
             raise CidrError(
                 f"{options.app_vpcs} application VPCs of /{first.prefixlen} "
                 f"do not fit after {first}"
             )
-        blocks[naming.vpc_name(naming.app_prefix(k + 1))] = ipaddress.IPv4Network(
+        blocks[naming.vpc_name(naming.app_prefix(index + 1))] = ipaddress.IPv4Network(
             (start, first.prefixlen)
         )
     clash = cidr.first_overlap(list(blocks.items()))
@@ -94,10 +94,12 @@ def _separated_vpcs(options: Options) -> tuple[Vpc, ...]:
             **derived,
         )
     ]
-    for k in range(1, options.app_vpcs + 1):
-        prefix = naming.app_prefix(k)
+    for number in range(1, options.app_vpcs + 1):
+        prefix = naming.app_prefix(number)
         name = naming.vpc_name(prefix)
-        vpcs.append(Vpc(name, str(blocks[name]), VpcRole.APPLICATION, prefix, number=k, **derived))
+        vpcs.append(
+            Vpc(name, str(blocks[name]), VpcRole.APPLICATION, prefix, number=number, **derived)
+        )
     return tuple(vpcs)
 
 

@@ -3,6 +3,7 @@ directories."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,25 @@ def large(tmp_path_factory) -> Path:
     args = ["--architecture", "separated-vpc", "--app-vpcs", "10", "--az-count", "3"]
     assert main(["--output", str(out), "--partition", "aws-cn", *args]) == 0
     return out / "aws-cn" / "separated-vpc"
+
+
+def _needs_root(item: pytest.Item) -> bool:
+    """Tests that make network namespaces: their module imports the lab's namespace helper, or
+    a skip marker says they need root."""
+    helper = sys.modules.get("lab.netns")
+    if helper is not None and any(
+        value is helper or getattr(value, "__module__", None) == "lab.netns"
+        for value in vars(item.module).values()
+    ):
+        return True
+    return any("root" in str(m.kwargs.get("reason", "")) for m in item.iter_markers("skipif"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`pytest -m "not root"` runs as a normal user; `-m "not slow"` leaves out whole-lab runs
+    and cfn-lint over every variant. `make test` runs everything."""
+    for item in items:
+        if _needs_root(item):
+            item.add_marker(pytest.mark.root)
+        if item.get_closest_marker("root") and "tests/lab/" in item.nodeid:
+            item.add_marker(pytest.mark.slow)

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from core import naming
 from core.sets import MAX_TEMPLATE_BYTES, TEMPLATE_LIMITS
 from verify import files as set_files
 from verify.errors import SetError
 
 SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(?P<inner>.+)>$")
-SUB_GETATT = re.compile(r"\$\{(?P<stack>[A-Za-z0-9]+)\.Outputs\.(?P<output>[A-Za-z0-9]+)\}")
 
 
 def value_type(master_type: str) -> str:
@@ -122,13 +122,12 @@ def _output_reads(node) -> Iterator[tuple[str, str]]:
     elif isinstance(node, dict):
         for key, value in node.items():
             if key == "Fn::GetAtt" and isinstance(value, list) and len(value) == 2:
-                attribute = str(value[1])
-                if attribute.startswith("Outputs."):
-                    yield str(value[0]), attribute.removeprefix("Outputs.")
+                output = naming.parse_nested_output_attribute(str(value[1]))
+                if output is not None:
+                    yield str(value[0]), output
             elif key == "Fn::Sub":
                 text = value[0] if isinstance(value, list) else value
-                for m in SUB_GETATT.finditer(str(text)):
-                    yield m["stack"], m["output"]
+                yield from naming.sub_output_reads(str(text))
             yield from _output_reads(value)
 
 

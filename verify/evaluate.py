@@ -20,6 +20,15 @@ AZ_NAMES = tuple(f"az{i}" for i in range(6))
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 
 
+# GetAtt attributes that are one of the resource's own properties, so known before launch.
+_ATTRIBUTE_PROPERTIES = {
+    ("AWS::EC2::Subnet", "CidrBlock"): "CidrBlock",
+    ("AWS::EC2::VPC", "CidrBlock"): "CidrBlock",
+    ("AWS::EC2::Subnet", "AvailabilityZone"): "AvailabilityZone",
+    ("AWS::EC2::Subnet", "VpcId"): "VpcId",
+}
+
+
 class Unresolved(str):
     """A value the reader cannot know offline (Fn::ImportValue, an unknown pseudo parameter)."""
 
@@ -61,9 +70,10 @@ class Stack:
         self.name, self.file, self.body, self.params = name, file, body, params
         self._outputs = outputs if outputs is not None else {}
         self._conditions: dict[str, bool] = {}
-        resources = body.get("Resources", {})
+        # Conditions may Ref resources; they are judged against the whole list, then it shrinks.
+        self.resources = body.get("Resources", {})
         self.resources = {
-            k: r for k, r in resources.items() if self.condition(r.get("Condition"), k)
+            k: r for k, r in self.resources.items() if self.condition(r.get("Condition"), k)
         }
 
     def ref(self, logical: str) -> str:
@@ -119,7 +129,13 @@ class Stack:
             return self.name
         if arg in self.resources:
             return self.ref(arg)
-        return Unresolved(f"<{arg}>")
+        if isinstance(arg, str) and arg.startswith("AWS::"):
+            return Unresolved(f"<{arg}>")  # a pseudo parameter known only at launch
+        # CloudFormation refuses the template before it creates anything.
+        raise SetError(
+            f"{self.file}: Template format error: Unresolved resource dependencies [{arg}] in "
+            "the Resources block of the template"
+        )
 
     def _getatt(self, arg: object) -> object:
         if isinstance(arg, str):
@@ -133,6 +149,11 @@ class Stack:
             if key not in outputs:
                 raise SetError(f"{self.file}: reads {resource}.{attribute}, which is no output")
             return outputs[key]
+        property_name = _ATTRIBUTE_PROPERTIES.get(
+            (self.resources.get(str(resource), {}).get("Type"), str(attribute))
+        )
+        if property_name is not None:
+            return self.eval(self.resources[str(resource)].get("Properties", {}).get(property_name))
         return f"{self.ref(str(resource))}.{attribute}"
 
     def _sub(self, arg: object) -> object:
@@ -208,7 +229,16 @@ _FUNCTIONS = {
 }
 
 
-def _master_params(body: dict, given: dict[str, str]) -> dict[str, object]:
+# What evaluating a malformed template raises; readers turn it into one SetError line.
+READ_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError)
+
+
+def _why(exc: Exception) -> str:
+    return f"cannot evaluate ({type(exc).__name__}: {exc})"
+
+
+def _parameter_values(body: dict, given: dict[str, object]) -> dict[str, object]:
+    """A template's parameter values: given ones, else defaults, else unknown until launch."""
     declared = body.get("Parameters", {})
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -216,10 +246,8 @@ def _master_params(body: dict, given: dict[str, str]) -> dict[str, object]:
     values: dict[str, object] = {}
     for name, spec in declared.items():
         value = given.get(name, spec.get("Default"))
-        if value is None:
-            value = Unresolved(
-                f"<{name}>"
-            )  # required, with no value: fine until something needs it
+        if value is None:  # required, with no value: fine until something needs it
+            value = Unresolved(f"<{name}>")
         elif str(spec.get("Type", "")).startswith("List<") or spec.get("Type") == (
             "CommaDelimitedList"
         ):
@@ -234,9 +262,14 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
         raise SetError(next(iter(files.broken.values())))
     body = files.master_body
     outputs: dict[str, dict[str, object] | None] = {k: None for k in files.nested}
-    master = Stack(
-        MASTER_STACK, files.master, body, _master_params(body, parameters or {}), outputs
-    )
+    try:
+        master = Stack(
+            MASTER_STACK, files.master, body, _parameter_values(body, parameters or {}), outputs
+        )
+    except SetError:
+        raise
+    except READ_ERRORS as exc:
+        raise SetError(f"{files.master}: {_why(exc)}") from None
     pending = {k: master.resources[k] for k in files.nested if k in master.resources}
     stacks = [master]
     while pending:
@@ -246,9 +279,22 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
                 params = master.eval(resource.get("Properties", {}).get("Parameters", {}))
             except _Pending:
                 continue
+            except SetError:
+                raise
+            except READ_ERRORS as exc:
+                raise SetError(f"{files.master}: {logical}: Parameters: {_why(exc)}") from None
             nested = files.nested[logical]
-            stack = Stack(logical, nested, files.templates[nested], dict(params))
-            outputs[logical] = stack.outputs()
+            if not isinstance(params, dict):
+                raise SetError(f"{files.master}: {logical}: Parameters is not a mapping")
+            try:
+                body = files.templates[nested]
+                values = {**_parameter_values(body, {}), **params}
+                stack = Stack(logical, nested, body, values)
+                outputs[logical] = stack.outputs()
+            except SetError:
+                raise
+            except READ_ERRORS as exc:
+                raise SetError(f"{nested}: as {logical}: {_why(exc)}") from None
             stacks.append(stack)
             del pending[logical]
             progressed = True

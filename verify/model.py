@@ -89,6 +89,7 @@ class Gwlb:
     subnets: tuple[str, ...]
     cross_zone: bool
     target_group: str | None  # the listener's target group
+    listener_attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ class Group:
     subnets: tuple[str, ...]
     target_groups: tuple[str, ...]
     desired: int
+    min_size: int = 0
+    max_size: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from core import naming
 from verify import files as set_files
 from verify.errors import SetError
-from verify.evaluate import Stack, Unresolved, evaluate
+from verify.evaluate import READ_ERRORS, Stack, Unresolved, evaluate
 from verify.model import (
     ROUTE_DESTINATIONS,
     ROUTE_TARGETS,
@@ -82,10 +82,23 @@ class _Reader:
 
     def resource(self, ident: str) -> tuple[Stack, str]:
         name, logical = naming.parse_resource_ref(str(ident))
-        for s in self.stacks:
-            if s.name == name and logical in s.resources:
-                return s, logical
+        for stack in self.stacks:
+            if stack.name == name and logical in stack.resources:
+                return stack, logical
         raise SetError(f"{self.where}: {ident} is not a resource of this set")
+
+    def ident(self, p: dict, key: str) -> str:
+        """A property that must name a resource: a string, or one clear line."""
+        value = p.get(key)
+        if not isinstance(value, str) or isinstance(value, Unresolved):
+            raise SetError(f"{self.where}: {key} is {value!r}, not a resource of this set")
+        return value
+
+    def idents(self, p: dict, key: str) -> tuple[str, ...]:
+        values = p.get(key, [])
+        if not isinstance(values, list):
+            raise SetError(f"{self.where}: {key} is {values!r}, not a list")
+        return tuple(self.ident({key: v}, key) for v in values)
 
     def cidr(self, value: object, what: str) -> str:
         if isinstance(value, Unresolved) or not isinstance(value, str):
@@ -102,15 +115,19 @@ class _Reader:
         for logical, rid, p in self.each("AWS::EC2::Subnet"):
             cidr = self.cidr(p.get("CidrBlock"), "CidrBlock")
             az = p.get("AvailabilityZone", "")
-            model.subnets[rid] = Subnet(rid, logical, model.label(rid), cidr, str(az), p["VpcId"])
+            model.subnets[rid] = Subnet(
+                rid, logical, model.label(rid), cidr, str(az), self.ident(p, "VpcId")
+            )
         for _, rid, p in self.each("AWS::EC2::RouteTable"):
             model.routes.setdefault(rid, [])
-            model.table_vpc[rid] = p.get("VpcId")
+            model.table_vpc[rid] = self.ident(p, "VpcId")
         for _, rid, p in self.each("AWS::EC2::SubnetRouteTableAssociation"):
-            model.table_of_subnet[p["SubnetId"]] = p["RouteTableId"]
-            model.associations.setdefault(p["SubnetId"], []).append(rid)
+            subnet = self.ident(p, "SubnetId")
+            model.table_of_subnet[subnet] = self.ident(p, "RouteTableId")
+            model.associations.setdefault(subnet, []).append(rid)
         for logical, rid, p in self.each("AWS::EC2::Route"):
-            model.routes.setdefault(p["RouteTableId"], []).append(self._route(logical, rid, p))
+            table = self.ident(p, "RouteTableId")
+            model.routes.setdefault(table, []).append(self._route(logical, rid, p))
         self._gateways()
         self._balancers()
         self._hosts()
@@ -130,17 +147,17 @@ class _Reader:
         if destinations[0] == "DestinationPrefixListId":
             raise SetError(f"{self.where}: prefix-list destinations cannot be evaluated offline")
         destination = self.cidr(p[destinations[0]], destinations[0])
-        return Route(rid, destination, ROUTE_TARGETS[kinds[0]], str(p[kinds[0]]))
+        return Route(rid, destination, ROUTE_TARGETS[kinds[0]], self.ident(p, kinds[0]))
 
     def _gateways(self) -> None:
         model = self.model
         igw_vpc = {
-            p["InternetGatewayId"]: p["VpcId"]
+            self.ident(p, "InternetGatewayId"): self.ident(p, "VpcId")
             for *_, p in self.each("AWS::EC2::VPCGatewayAttachment")
             if "InternetGatewayId" in p
         }
         igw_table = {
-            p["GatewayId"]: p["RouteTableId"]
+            self.ident(p, "GatewayId"): self.ident(p, "RouteTableId")
             for *_, p in self.each("AWS::EC2::GatewayRouteTableAssociation")
         }
         for logical, rid, _ in self.each("AWS::EC2::InternetGateway"):
@@ -150,13 +167,15 @@ class _Reader:
         for logical, rid, p in self.each("AWS::EC2::NatGateway"):
             if p.get("ConnectivityType", "public") != "public":
                 raise SetError(f"{self.where}: private NAT gateways are not modelled")
-            model.nats[rid] = Nat(rid, logical, model.label(rid), p["SubnetId"])
+            model.nats[rid] = Nat(rid, logical, model.label(rid), self.ident(p, "SubnetId"))
 
     def _security_groups(self) -> None:
         extra: dict[str, dict[str, list[SgRule]]] = {}
         for kind, way in (("Ingress", "ingress"), ("Egress", "egress")):
             for *_, p in self.each(f"AWS::EC2::SecurityGroup{kind}"):
-                extra.setdefault(p["GroupId"], {}).setdefault(way, []).append(_sg_rule(p))
+                extra.setdefault(self.ident(p, "GroupId"), {}).setdefault(way, []).append(
+                    _sg_rule(p)
+                )
         for logical, rid, p in self.each("AWS::EC2::SecurityGroup"):
             more = extra.get(rid, {})
             ingress = [_sg_rule(r) for r in p.get("SecurityGroupIngress", [])]
@@ -179,7 +198,7 @@ class _Reader:
             icmp = p.get("Icmp") or {}
             egress = p.get("Egress") in (True, "true", "True")
             cidr = p.get("CidrBlock") or p.get("Ipv6CidrBlock")
-            entries.setdefault(p["NetworkAclId"], []).append(
+            entries.setdefault(self.ident(p, "NetworkAclId"), []).append(
                 NaclEntry(
                     int(p["RuleNumber"]),
                     egress,
@@ -196,7 +215,7 @@ class _Reader:
             ordered = tuple(sorted(entries.get(rid, []), key=lambda e: (e.egress, e.number)))
             self.model.network_acls[rid] = NetworkAcl(rid, logical, p.get("VpcId"), ordered)
         for _, _, p in self.each("AWS::EC2::SubnetNetworkAclAssociation"):
-            self.model.acl_of_subnet[p["SubnetId"]] = p["NetworkAclId"]
+            self.model.acl_of_subnet[self.ident(p, "SubnetId")] = self.ident(p, "NetworkAclId")
 
     def _balancers(self) -> None:
         model = self.model
@@ -213,22 +232,27 @@ class _Reader:
                 listed,
             )
         forward: dict[str, tuple[str, int]] = {}  # load balancer -> (target group, port)
+        listener_attributes: dict[str, dict[str, str]] = {}
         for _, _, p in self.each("AWS::ElasticLoadBalancingV2::Listener"):
+            balancer = self.ident(p, "LoadBalancerArn")
+            listener_attributes[balancer] = _attrs(p.get("ListenerAttributes"))
             for action in p.get("DefaultActions", []):
                 if action.get("Type") == "forward" and "TargetGroupArn" in action:
-                    forward[p["LoadBalancerArn"]] = (
-                        action["TargetGroupArn"],
+                    forward[self.ident(p, "LoadBalancerArn")] = (
+                        self.ident(action, "TargetGroupArn"),
                         int(p.get("Port", 80)),
                     )
         for logical, rid, p in self.each("AWS::ElasticLoadBalancingV2::LoadBalancer"):
             target_group, port = forward.get(rid, (None, 0))
-            subnets = tuple(p.get("Subnets", [])) or tuple(
-                m["SubnetId"] for m in p.get("SubnetMappings", [])
+            subnets = self.idents(p, "Subnets") or tuple(
+                self.ident(m, "SubnetId") for m in p.get("SubnetMappings", [])
             )
             if p.get("Type") == "gateway":
                 attrs = _attrs(p.get("LoadBalancerAttributes"))
                 cross = attrs.get("load_balancing.cross_zone.enabled") == "true"
-                model.gwlbs[rid] = Gwlb(rid, logical, subnets, cross, target_group)
+                model.gwlbs[rid] = Gwlb(
+                    rid, logical, subnets, cross, target_group, listener_attributes.get(rid, {})
+                )
             elif p.get("Type", "application") == "application":
                 if target_group is None:
                     raise SetError(f"{self.where}: the ALB has no forwarding listener")
@@ -245,7 +269,7 @@ class _Reader:
         for logical, rid, p in self.each("AWS::EC2::VPCEndpoint"):
             if p.get("VpcEndpointType") == "GatewayLoadBalancer":
                 service = str(p.get("ServiceName", ""))
-                subnet = p.get("SubnetIds", [None])[0]
+                subnet = (self.idents(p, "SubnetIds") or (None,))[0]
                 gwlb = _service_gwlb(service, model.endpoint_services)
                 label = model.label(rid)
                 model.endpoints[rid] = Endpoint(rid, logical, label, subnet, service, gwlb)
@@ -260,7 +284,7 @@ class _Reader:
             model.hosts[rid] = Host(
                 rid,
                 model.label(rid),
-                p["SubnetId"],
+                self.ident(p, "SubnetId"),
                 "web" if rid in web_targets else "other",
                 str(p.get("UserData", "")),
                 rid in eip_instances,
@@ -268,23 +292,33 @@ class _Reader:
             )
         geneve = {t for t, g in model.target_groups.items() if g.protocol == "GENEVE"}
         for logical, rid, p in self.each("AWS::AutoScaling::AutoScalingGroup"):
-            subnets = tuple(p.get("VPCZoneIdentifier", []))
-            tgs = tuple(p.get("TargetGroupARNs", []))
+            subnets = self.idents(p, "VPCZoneIdentifier")
+            tgs = self.idents(p, "TargetGroupARNs")
+            if not subnets:
+                raise SetError(f"{self.where}: VPCZoneIdentifier names no subnet")
             count = int(p.get("DesiredCapacity", p.get("MinSize", 1)))
-            model.groups[rid] = Group(rid, logical, subnets, tgs, count)
+            model.groups[rid] = Group(
+                rid,
+                logical,
+                subnets,
+                tgs,
+                count,
+                int(p.get("MinSize", 0)),
+                int(p.get("MaxSize", 0)),
+            )
             template = p.get("LaunchTemplate", {}).get("LaunchTemplateId")
             if template is None:
                 raise SetError(f"{self.where}: only launch templates are modelled")
             lt_stack, lt_logical = self.resource(template)
             data = lt_stack.props(lt_logical).get("LaunchTemplateData", {})
             role = "appliance" if geneve & set(tgs) else "other"
-            for i in range(count):
+            for member in range(count):
                 # Auto Scaling spreads instances evenly over the zones, in the listed order.
-                hid = f"{rid}#{i + 1}"
+                hid = naming.group_member_ref(rid, member + 1)
                 model.hosts[hid] = Host(
                     hid,
-                    f"{model.label(rid)}{i + 1}",
-                    subnets[i % len(subnets)],
+                    naming.group_member_label(model.label(rid), member + 1),
+                    subnets[member % len(subnets)],
                     role,
                     str(data.get("UserData", "")),
                     False,
@@ -326,10 +360,21 @@ def read(stacks: list[Stack]) -> SetModel:
     reader.where = ""
     try:
         return reader.read()
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        if isinstance(exc, SetError):
-            raise
-        raise SetError(f"{reader.where}: cannot read {type(exc).__name__} {exc}") from None
+    except SetError:
+        raise
+    except READ_ERRORS as exc:
+        raise SetError(f"{reader.where}: cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def parameters(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE pairs from a command line, as launch-time parameter values."""
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SetError(f"--parameter wants KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
 
 
 def load(

@@ -184,15 +184,15 @@ def standard_flows(net: SetModel) -> list[FlowResult]:
     ]
     clients += [(h.name, h.subnet, 30) for h in management_hosts(net)]
     for client, client_subnet, offset in clients:
-        for h in web:
-            if net.vpc_of(h.subnet) != net.vpc_of(client_subnet):
+        for server in web:
+            if net.vpc_of(server.subnet) != net.vpc_of(client_subnet):
                 continue
             results.append(
                 sim.between(
-                    f"{client} -> {h.name}",
+                    f"{client} -> {server.name}",
                     client_subnet,
                     sim.host(client_subnet, offset),
-                    sim.host(h.subnet, 10),
+                    sim.host(server.subnet, 10),
                 )
             )
     return results
@@ -207,7 +207,8 @@ def appliance_egress(net: SetModel) -> list[FlowResult]:
 
 
 def problems(net: SetModel) -> list[str]:
-    """Every way the set breaks the rule; empty when all flows are inspected symmetrically."""
+    """Every way the set breaks the rule; empty when all flows are inspected symmetrically.
+    A set AWS would refuse (verify.validate) is judged there, not here."""
     found = []
     try:
         flows = standard_flows(net)
@@ -232,11 +233,11 @@ def table(flows: list[FlowResult], net: SetModel) -> str:
         "| flow | hops out | hops back | endpoint out | endpoint back |",
         "|---|---|---|---|---|",
     ]
-    for f in flows:
-        out = ", ".join(net.label(e) for e in f.forward.endpoints) or "-"
-        back = ", ".join(net.label(e) for e in f.back.endpoints) or "-"
+    for flow in flows:
+        out = ", ".join(net.label(e) for e in flow.forward.endpoints) or "-"
+        back = ", ".join(net.label(e) for e in flow.back.endpoints) or "-"
         lines.append(
-            f"| {f.name} | {' > '.join(f.forward.hops)} | {' > '.join(f.back.hops)} "
+            f"| {flow.name} | {' > '.join(flow.forward.hops)} | {' > '.join(flow.back.hops)} "
             f"| {out} | {back} |"
         )
     return "\n".join(lines)
@@ -250,9 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("directory", type=Path, help="e.g. output/aws/single-vpc")
     parser.add_argument("--master", help="the master's file name, when several could be")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a master parameter's value at launch (default: its Default); repeatable",
+    )
     args = parser.parse_args(argv)
     try:
-        net = reader.load(args.directory, args.master)
+        net = reader.load(args.directory, args.master, reader.parameters(args.parameter))
         refusals = validate.problems(net)
         for refusal in refusals:
             print(f"REFUSED BY AWS: {refusal}", file=sys.stderr)

@@ -14,6 +14,8 @@ from verify.model import SetModel
 MIDDLEBOX_TARGETS = ("gwlbe", "eni", "instance")
 FAILOVER_ATTRIBUTES = ("target_failover.on_deregistration", "target_failover.on_unhealthy")
 FAILOVER_VALUES = ("rebalance", "no_rebalance")
+TCP_IDLE_ATTRIBUTE = "tcp.idle_timeout.seconds"
+TCP_IDLE_RANGE = (60, 6000)  # the GWLB listener's documented range
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,66 @@ class Refusal:
 def problems(net: SetModel) -> list[Refusal]:
     """Every refusal in the set, in a stable order."""
     found: list[Refusal] = []
-    for check in (_subnets, _associations, _routes, _target_groups, _endpoints, _albs):
+    checks = (
+        _references,
+        _subnets,
+        _associations,
+        _routes,
+        _target_groups,
+        _endpoints,
+        _albs,
+        _groups,
+        _listeners,
+    )
+    for check in checks:
         found += check(net)
+    return found
+
+
+# What AWS says when an ID names nothing, by what the ID should name.
+NOT_FOUND = {
+    "vpc": "InvalidVpcID.NotFound",
+    "subnet": "InvalidSubnetID.NotFound",
+    "table": "InvalidRouteTableID.NotFound",
+    "igw": "InvalidInternetGatewayID.NotFound",
+    "nat": "InvalidNatGatewayID.NotFound",
+    "gwlbe": "InvalidVpcEndpointId.NotFound",
+}
+
+
+def _references(net: SetModel) -> list[Refusal]:
+    """IDs that name no resource of the set (a removed resource, a typo, an unknown import)."""
+    found = []
+
+    def need(label: str, kind: str, ident: object, pool: dict) -> None:
+        if ident not in pool:
+            found.append(Refusal(label, NOT_FOUND[kind], f"the {kind} ID {ident!r} does not exist"))
+
+    for subnet in net.subnets.values():
+        need(subnet.label, "vpc", subnet.vpc, net.vpcs)
+    for table, vpc in net.table_vpc.items():
+        need(net.label(table), "vpc", vpc, net.vpcs)
+    for subnet, table in net.table_of_subnet.items():
+        need(net.label(table), "subnet", subnet, net.subnets)
+        need(net.label(subnet), "table", table, net.routes)
+    pools = {"igw": net.igws, "nat": net.nats, "gwlbe": net.endpoints}
+    for table, routes in net.routes.items():
+        if table not in net.table_vpc:
+            found.append(Refusal(net.label(table), NOT_FOUND["table"], "no such route table"))
+        for route in routes:
+            if route.kind in pools:
+                need(net.label(route.id), route.kind, route.target, pools[route.kind])
+    for nat in net.nats.values():
+        need(nat.label, "subnet", nat.subnet, net.subnets)
+    for endpoint in net.endpoints.values():
+        need(endpoint.label, "subnet", endpoint.subnet, net.subnets)
+    for igw in net.igws.values():
+        need(igw.label, "vpc", igw.vpc, net.vpcs)
+    for host in net.hosts.values():
+        need(host.name, "subnet", host.subnet, net.subnets)
+    for lb in [*net.albs.values(), *net.gwlbs.values()]:
+        for subnet in lb.subnets:
+            need(lb.name, "subnet", subnet, net.subnets)
     return found
 
 
@@ -40,6 +100,8 @@ def _subnets(net: SetModel) -> list[Refusal]:
     for subnet in net.subnets.values():
         vpc = net.vpcs.get(subnet.vpc)
         block = ipaddress.ip_network(subnet.cidr)
+        if vpc is not None and block.version != ipaddress.ip_network(vpc.cidr).version:
+            continue
         if vpc is not None and not block.subnet_of(ipaddress.ip_network(vpc.cidr)):
             found.append(
                 Refusal(
@@ -140,9 +202,9 @@ def _target_network(net: SetModel, label: str, route, table: str) -> list[Refusa
     if route.kind == "igw" and route.target in net.igws:
         target_vpc = net.igws[route.target].vpc
     elif route.kind == "nat" and route.target in net.nats:
-        target_vpc = net.subnets[net.nats[route.target].subnet].vpc
+        target_vpc = _vpc_of(net, net.nats[route.target].subnet)
     elif route.kind == "gwlbe" and route.target in net.endpoints:
-        target_vpc = net.subnets[net.endpoints[route.target].subnet].vpc
+        target_vpc = _vpc_of(net, net.endpoints[route.target].subnet)
     else:
         return []
     if table_vpc is None or target_vpc == table_vpc:
@@ -155,6 +217,10 @@ def _target_network(net: SetModel, label: str, route, table: str) -> list[Refusa
             "different networks",
         )
     ]
+
+
+def _vpc_of(net: SetModel, subnet: str) -> str | None:
+    return net.subnets[subnet].vpc if subnet in net.subnets else None
 
 
 def _target_groups(net: SetModel) -> list[Refusal]:
@@ -211,6 +277,37 @@ def _albs(net: SetModel) -> list[Refusal]:
                     alb.label,
                     "ValidationError",
                     "At least two subnets in two different Availability Zones must be specified",
+                )
+            )
+    return found
+
+
+def _groups(net: SetModel) -> list[Refusal]:
+    return [
+        Refusal(
+            group.name,
+            "ValidationError",
+            f"Desired capacity:{group.desired} must be between the specified min size:"
+            f"{group.min_size} and max size:{group.max_size}",
+        )
+        for group in net.groups.values()
+        if not group.min_size <= group.desired <= group.max_size
+    ]
+
+
+def _listeners(net: SetModel) -> list[Refusal]:
+    found = []
+    for gwlb in net.gwlbs.values():
+        value = gwlb.listener_attributes.get(TCP_IDLE_ATTRIBUTE)
+        if value is not None and not (
+            value.isdigit() and TCP_IDLE_RANGE[0] <= int(value) <= TCP_IDLE_RANGE[1]
+        ):
+            found.append(
+                Refusal(
+                    gwlb.name,
+                    "ValidationError",
+                    f"{TCP_IDLE_ATTRIBUTE} must be {TCP_IDLE_RANGE[0]}-{TCP_IDLE_RANGE[1]}, "
+                    f"not {value}",
                 )
             )
     return found

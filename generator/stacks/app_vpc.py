@@ -19,7 +19,7 @@ CONCERN = "AppVpc"
 
 
 def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: one application VPC (public, GWLB endpoint and application subnets "
         "per AZ), its GWLB endpoints on the inspection VPC's endpoint service, and web servers "
@@ -29,16 +29,16 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
         local=(vpc.name,),
         generic=vpc,
     )
-    add_network(b, vpc)
-    service = b.output_of("GWLB", "EndpointServiceName")
-    add_endpoints(b, vpc, service, Ref(VPC_ID))
-    add_vpc_routes(b, vpc, {TargetKind.GWLB_ENDPOINT}, _endpoint_ref)
-    role, profile = add_role(b, "Web")
+    add_network(builder, vpc)
+    service = builder.output_of("GWLB", "EndpointServiceName")
+    add_endpoints(builder, vpc, service, Ref(VPC_ID))
+    add_vpc_routes(builder, vpc, {TargetKind.GWLB_ENDPOINT}, _endpoint_ref)
+    role, profile = add_role(builder, "Web")
     # In place before any server boots, so its first signal is allowed.
-    signal_policy(b, "Web", "WebSignalPolicy", role=Ref(role))
-    add_web(b, vpc, Ref(profile))
+    signal_policy(builder, "Web", "WebSignalPolicy", role=Ref(role))
+    add_web(builder, vpc, Ref(profile))
     # The servers' signals cross the appliances, so those must be in place.
-    return b.done(
+    return builder.done(
         after=(naming.stack_id("Appliances"),),
         stack_id=network_stack(vpc),
         file=naming.nested_file(CONCERN),

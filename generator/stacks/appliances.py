@@ -17,6 +17,7 @@ from generator.model import ComponentKind, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.parameters import APPLIANCE_WARMUP_SECONDS
 from generator.stacks.security import rule
 from generator.stacks.ssm_role import instance_profile, signal_policy
 
@@ -28,52 +29,56 @@ ROOT_VOLUME_GIB = 16
 
 
 def build(topology: Topology, catalogue: dict) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: inspection appliances (our own Geneve appliance, installed with no "
         "download) in an Auto Scaling group registered with the GENEVE target group.",
         catalogue,
         topology,
     )
-    _add_security_group(b, topology)
-    signal_policy(b, "Appliance", "ApplianceSignalPolicy")
-    _add_launch_template(b)
-    _add_group(b, topology)
-    return b.done()
+    _add_security_group(builder, topology)
+    signal_policy(builder, "Appliance", "ApplianceSignalPolicy")
+    _add_launch_template(builder)
+    _add_group(builder, topology)
+    return builder.done()
 
 
-def _add_security_group(b: NestedBuilder, topology: Topology) -> None:
+def _add_security_group(builder: NestedBuilder, topology: Topology) -> None:
     vpc = topology.inspection_vpc
     gwlb_subnets = topology.one(ComponentKind.GWLB, vpc.name).subnets
     ingress, egress = [], []
     for subnet in gwlb_subnets:
-        cidr = b.subnet_cidr(subnet)
+        cidr = builder.subnet_cidr(subnet)
         where = naming.subnet_label(subnet)
-        # GWLB nodes sit in the appliance subnets and send and receive Geneve there only.
+        # GWLB nodes sit in the appliance subnets: Geneve and health checks come from there only.
         ingress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve from the GWLB node in {where}"))
         egress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve back to the GWLB node in {where}"))
-    ingress.append(rule("tcp", HEALTH_PORT, b.vpc_cidr(vpc), "Health checks from the GWLB"))
+        ingress.append(
+            rule("tcp", HEALTH_PORT, cidr, f"Health checks from the GWLB node in {where}")
+        )
     egress.append(rule("tcp", 443, "0.0.0.0/0", "HTTPS to Session Manager and CloudFormation"))
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.SecurityGroup(
             "ApplianceSecurityGroup",
             GroupDescription="GWLB appliances: Geneve and health checks from the GWLB only",
-            VpcId=b.vpc_ref(vpc),
+            VpcId=builder.vpc_ref(vpc),
             SecurityGroupIngress=ingress,
             SecurityGroupEgress=egress,
-            Tags=b.tags("appliance security group"),
+            Tags=builder.tags("appliance security group"),
         )
     )
 
 
-def _add_launch_template(b: NestedBuilder) -> None:
-    b.template.add_resource(
+def _add_launch_template(builder: NestedBuilder) -> None:
+    builder.template.add_resource(
         ec2.LaunchTemplate(
             "ApplianceLaunchTemplate",
             LaunchTemplateData=ec2.LaunchTemplateData(
-                ImageId=b.master("LinuxAmiId"),
-                InstanceType=b.master("ApplianceInstanceType"),
-                IamInstanceProfile=ec2.IamInstanceProfile(Name=instance_profile(b, "Appliance")),
+                ImageId=builder.master("LinuxAmiId"),
+                InstanceType=builder.master("ApplianceInstanceType"),
+                IamInstanceProfile=ec2.IamInstanceProfile(
+                    Name=instance_profile(builder, "Appliance")
+                ),
                 SecurityGroupIds=[Ref("ApplianceSecurityGroup")],
                 MetadataOptions=imdsv2(),
                 BlockDeviceMappings=encrypted_root(
@@ -85,36 +90,40 @@ def _add_launch_template(b: NestedBuilder) -> None:
     )
 
 
-def _add_group(b: NestedBuilder, topology: Topology) -> None:
-    count = str(topology.az_count * topology.appliances_per_az)
+def _add_group(builder: NestedBuilder, topology: Topology) -> None:
     group = topology.one(ComponentKind.APPLIANCES, topology.inspection_vpc.name)
-    subnets = [b.subnet_ref(s) for s in group.subnets]
-    b.template.add_resource(
+    subnets = [builder.subnet_ref(s) for s in group.subnets]
+    smallest, desired = builder.master("ApplianceMinSize"), builder.master("ApplianceDesiredSize")
+    builder.template.add_resource(
         autoscaling.AutoScalingGroup(
             GROUP_ID,
-            MinSize=count,
-            MaxSize=count,
-            DesiredCapacity=count,
+            MinSize=smallest,
+            MaxSize=builder.master("ApplianceMaxSize"),
+            DesiredCapacity=desired,
             VPCZoneIdentifier=subnets,
             LaunchTemplate=autoscaling.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref("ApplianceLaunchTemplate"),
                 Version=GetAtt("ApplianceLaunchTemplate", "LatestVersionNumber"),
             ),
-            TargetGroupARNs=[b.output_of("GWLB", "ApplianceTargetGroupArn")],
+            TargetGroupARNs=[builder.output_of("GWLB", "ApplianceTargetGroupArn")],
             # The GWLB's view of health replaces an appliance whose data plane has stopped.
             HealthCheckType="ELB",
             HealthCheckGracePeriod=300,
+            # Scaling waits this long before counting a new appliance's CPU in the average.
+            DefaultInstanceWarmup=APPLIANCE_WARMUP_SECONDS,
             Tags=[
-                autoscaling.Tag("Name", b.name_value("appliance"), True),
+                autoscaling.Tag("Name", builder.name_value("appliance"), True),
             ],
             CreationPolicy=CreationPolicy(
-                ResourceSignal=ResourceSignal(Count=int(count), Timeout=SIGNAL_TIMEOUT)
+                ResourceSignal=ResourceSignal(Count=desired, Timeout=SIGNAL_TIMEOUT)
             ),
             # In place before any appliance boots, so its first signal is allowed.
             DependsOn=["ApplianceSignalPolicy"],
             UpdatePolicy=UpdatePolicy(
+                # One new appliance at a time, each signalling like at creation, while the fewest
+                # allowed stay in service: existing flows move off a replaced one (rebalance).
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    MinInstancesInService=str(max(int(count) - 1, 0)),
+                    MinInstancesInService=smallest,
                     MaxBatchSize="1",
                     WaitOnResourceSignals=True,
                     PauseTime=SIGNAL_TIMEOUT,
@@ -122,8 +131,21 @@ def _add_group(b: NestedBuilder, topology: Topology) -> None:
             ),
         )
     )
-    b.output("ApplianceGroupName", Ref(GROUP_ID), "Auto Scaling group of the appliances.")
-    b.output(
+    builder.template.add_resource(
+        autoscaling.ScalingPolicy(
+            "ApplianceCpuScaling",
+            AutoScalingGroupName=Ref(GROUP_ID),
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration=autoscaling.TargetTrackingConfiguration(
+                PredefinedMetricSpecification=autoscaling.PredefinedMetricSpecification(
+                    PredefinedMetricType="ASGAverageCPUUtilization"
+                ),
+                TargetValue=builder.master("ApplianceCpuTarget"),
+            ),
+        )
+    )
+    builder.output("ApplianceGroupName", Ref(GROUP_ID), "Auto Scaling group of the appliances.")
+    builder.output(
         "ApplianceListCommand",
         Sub(
             "aws ec2 describe-instances --region ${AWS::Region} --filters "

@@ -5,14 +5,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from troposphere import Cidr, Output, Parameter, Ref, Select, Sub, Tag, Tags, Template
+from troposphere import (
+    Cidr,
+    Equals,
+    GetAZs,
+    If,
+    Join,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    Tag,
+    Tags,
+    Template,
+)
 
 from core import naming
 from generator.model import CidrSource, Subnet, Topology, Vpc, VpcRole
-from generator.stacks.parameters import ParamSpec
+from generator.stacks.parameters import ZONES_PARAMETER, ParamSpec
 
 # Logical ID of the VPC inside whichever template builds it.
 VPC_ID = "Vpc"
+# True when the master's AvailabilityZones names zones (the launch chose them).
+ZONES_GIVEN = "ZonesGiven"
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,15 @@ class NestedBuilder:
         """Input passed through from the master parameter `name` (declared without a default)."""
         return self._declare(name, FromMaster(name), **self.catalogue[name].kwargs(False))
 
+    def availability_zone(self, index: int):
+        """The zone of AZ `index`: from the master's AvailabilityZones when it names zones,
+        else the region's own order. One condition per template, whatever the AZ count."""
+        zones = self.master(ZONES_PARAMETER)
+        if ZONES_GIVEN not in self.template.conditions:
+            self.template.add_condition(ZONES_GIVEN, Not(Equals(zones, "")))
+        chosen = If(ZONES_GIVEN, zones, Join(",", GetAZs("")))
+        return Select(index, Split(",", chosen))
+
     def output_of(self, concern: str, output: str, type_: str = "String", what: str = "") -> Ref:
         """Input taken from the output of the same name of a one-of-a-kind nested stack."""
         return self.output_of_stack(naming.stack_id(concern), output, type_, what)
@@ -137,7 +164,7 @@ class NestedBuilder:
         if subnet.vpc in self.local:
             return Ref(sid)
         stack = network_stack(self.topology.vpc(subnet.vpc))
-        return self.output_of_stack(stack, f"{sid}Id", "AWS::EC2::Subnet::Id")
+        return self.output_of_stack(stack, naming.id_output(sid), "AWS::EC2::Subnet::Id")
 
     def vpc_cidr(self, vpc: Vpc) -> Ref:
         """The VPC's block, as the master parameter that sets it."""

@@ -16,7 +16,7 @@ RDP = 3389
 
 
 def build(topology: Topology, catalogue: dict) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN, "GWLB quickstart: Windows bastion with an Elastic IP and RDP.", catalogue, topology
     )
     bastion = topology.one(ComponentKind.BASTION)
@@ -24,53 +24,56 @@ def build(topology: Topology, catalogue: dict) -> Nested:
     vpc = topology.vpc(bastion.vpc)
     egress = [rule("tcp", 443, "0.0.0.0/0", "HTTPS out for Session Manager and updates")]
     egress += [
-        icmp_echo(b.subnet_cidr(s), f"Ping the web server in {naming.subnet_label(s)}")
+        icmp_echo(builder.subnet_cidr(s), f"Ping the web server in {naming.subnet_label(s)}")
         for s in topology.tier(Tier.APPLICATION, vpc.name)
     ]
     egress += per_subnet(
-        b,
+        builder,
         "tcp",
         80,
         topology.tier(Tier.APPLICATION, vpc.name),
         lambda where: f"HTTP to the web server in {where}, through the GWLB",
     )
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.SecurityGroup(
             "BastionSecurityGroup",
             GroupDescription="Bastion: RDP from the allowed block only",
-            VpcId=b.vpc_ref(vpc),
+            VpcId=builder.vpc_ref(vpc),
             SecurityGroupIngress=[
-                rule("tcp", RDP, b.master("BastionAllowedCidr"), "RDP from the allowed block")
+                rule("tcp", RDP, builder.master("BastionAllowedCidr"), "RDP from the allowed block")
             ],
             SecurityGroupEgress=egress,
-            Tags=b.tags("bastion security group"),
+            Tags=builder.tags("bastion security group"),
         )
     )
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.Instance(
             "Bastion",
-            ImageId=b.master("WindowsAmiId"),
-            InstanceType=b.master("BastionInstanceType"),
-            KeyName=b.master("KeyPairName"),
-            SubnetId=b.subnet_ref(subnet),
+            ImageId=builder.master("WindowsAmiId"),
+            InstanceType=builder.master("BastionInstanceType"),
+            KeyName=builder.master("KeyPairName"),
+            SubnetId=builder.subnet_ref(subnet),
             SecurityGroupIds=[Ref("BastionSecurityGroup")],
-            IamInstanceProfile=instance_profile(b, "Bastion"),
+            IamInstanceProfile=instance_profile(builder, "Bastion"),
             MetadataOptions=imdsv2(),
             BlockDeviceMappings=encrypted_root(WINDOWS_ROOT_DEVICE),
-            Tags=b.tags("bastion"),
+            Tags=builder.tags("bastion"),
         )
     )
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.EIP(
-            "BastionEip", Domain="vpc", InstanceId=Ref("Bastion"), Tags=b.tags("bastion address")
+            "BastionEip",
+            Domain="vpc",
+            InstanceId=Ref("Bastion"),
+            Tags=builder.tags("bastion address"),
         )
     )
-    b.output("BastionPublicIp", Ref("BastionEip"), "Connect with RDP to this address.")
-    b.output("BastionInstanceId", Ref("Bastion"), "Instance id of the bastion.")
-    b.output("BastionPrivateIp", GetAtt("Bastion", "PrivateIp"), "Private IP of the bastion.")
-    b.output(
+    builder.output("BastionPublicIp", Ref("BastionEip"), "Connect with RDP to this address.")
+    builder.output("BastionInstanceId", Ref("Bastion"), "Instance id of the bastion.")
+    builder.output("BastionPrivateIp", GetAtt("Bastion", "PrivateIp"), "Private IP of the bastion.")
+    builder.output(
         "BastionSessionCommand",
         Sub("aws ssm start-session --region ${AWS::Region} --target ${Bastion}"),
         "Opens a Session Manager session on the bastion.",
     )
-    return b.done()
+    return builder.done()

@@ -15,7 +15,10 @@ GENEVE_PORT = 6081
 HEALTH_PORT = 80
 HEALTH_PATH = "/health"
 TARGET_GROUP_ATTRIBUTES = {
-    "deregistration_delay.timeout_seconds": "30",
+    # 5-tuple flow hashing, the GWLB's own, stated rather than left to a default: a
+    # configurable TCP idle timeout needs it, and 2- or 3-tuple stickiness would pin whole host
+    # pairs to one appliance.
+    "stickiness.enabled": "false",
     # Without these, flows of a failed or removed appliance stay pinned to it and are dropped.
     # With them the GWLB rehashes those flows onto healthy appliances, which pick them up
     # mid-stream. AWS requires the two values to match.
@@ -27,7 +30,7 @@ TARGET_GROUP_ATTRIBUTES = {
 def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
     vpc = topology.inspection_vpc
     endpoints_here = bool(topology.placed(ComponentKind.GWLB_ENDPOINT, vpc.name))
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: Gateway Load Balancer (cross-zone), GENEVE target group health-checked "
         "on the appliance's own endpoint, endpoint service"
@@ -35,25 +38,27 @@ def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
         catalogue,
         topology,
     )
-    vpc_id = b.vpc_ref(vpc)
-    _add_load_balancer(b, vpc, vpc_id)
+    vpc_id = builder.vpc_ref(vpc)
+    _add_load_balancer(builder, vpc, vpc_id)
     service_name = Sub(f"{partition.endpoint_service_prefix}.${{AWS::Region}}.${{EndpointService}}")
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.VPCEndpointService(
             "EndpointService",
             AcceptanceRequired=False,
             GatewayLoadBalancerArns=[Ref("GatewayLoadBalancer")],
         )
     )
-    add_endpoints(b, vpc, service_name, vpc_id)
-    b.output("EndpointServiceName", service_name, "Service name for further GWLB endpoints.")
-    return b.done()
+    add_endpoints(builder, vpc, service_name, vpc_id)
+    builder.output("EndpointServiceName", service_name, "Service name for further GWLB endpoints.")
+    return builder.done()
 
 
-def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
-    t = b.template
-    subnets = [b.subnet_ref(s) for s in b.topology.one(ComponentKind.GWLB, vpc.name).subnets]
-    t.add_resource(
+def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
+    template = builder.template
+    subnets = [
+        builder.subnet_ref(s) for s in builder.topology.one(ComponentKind.GWLB, vpc.name).subnets
+    ]
+    template.add_resource(
         elb.LoadBalancer(
             "GatewayLoadBalancer",
             Type="gateway",
@@ -61,10 +66,10 @@ def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")
             ],
-            Tags=b.tags("gateway load balancer"),
+            Tags=builder.tags("gateway load balancer"),
         )
     )
-    t.add_resource(
+    template.add_resource(
         elb.TargetGroup(
             "ApplianceTargetGroup",
             Protocol="GENEVE",
@@ -82,33 +87,47 @@ def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             TargetGroupAttributes=[
                 elb.TargetGroupAttribute(Key=key, Value=value)
                 for key, value in TARGET_GROUP_ATTRIBUTES.items()
+            ]
+            + [
+                elb.TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds",
+                    Value=builder.master("ApplianceDeregistrationDelay"),
+                )
             ],
-            Tags=b.tags("appliance target group"),
+            Tags=builder.tags("appliance target group"),
         )
     )
-    t.add_resource(
+    template.add_resource(
         elb.Listener(
             "GatewayLoadBalancerListener",
             LoadBalancerArn=Ref("GatewayLoadBalancer"),
             DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref("ApplianceTargetGroup"))],
+            # The appliances' flow table takes the same value (their --tcp-idle).
+            ListenerAttributes=[
+                elb.ListenerAttribute(
+                    Key="tcp.idle_timeout.seconds", Value=builder.master("FlowIdleTimeout")
+                )
+            ],
         )
     )
-    b.output("ApplianceTargetGroupArn", Ref("ApplianceTargetGroup"), "GENEVE target group.")
-    b.output("GatewayLoadBalancerArn", Ref("GatewayLoadBalancer"), "Gateway Load Balancer.")
+    builder.output("ApplianceTargetGroupArn", Ref("ApplianceTargetGroup"), "GENEVE target group.")
+    builder.output("GatewayLoadBalancerArn", Ref("GatewayLoadBalancer"), "Gateway Load Balancer.")
 
 
-def add_endpoints(b: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> None:
+def add_endpoints(builder: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> None:
     """One GWLB endpoint per endpoint subnet of `vpc`, on the given endpoint service."""
-    for endpoint in b.topology.placed(ComponentKind.GWLB_ENDPOINT, vpc.name):
+    for endpoint in builder.topology.placed(ComponentKind.GWLB_ENDPOINT, vpc.name):
         (subnet,) = endpoint.subnets
         logical = naming.endpoint_id(subnet.az)
-        b.template.add_resource(
+        builder.template.add_resource(
             ec2.VPCEndpoint(
                 logical,
                 VpcEndpointType="GatewayLoadBalancer",
                 ServiceName=service_name,
                 VpcId=vpc_id,
-                SubnetIds=[b.subnet_ref(subnet)],
+                SubnetIds=[builder.subnet_ref(subnet)],
             )
         )
-        b.output(f"{logical}Id", Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}.")
+        builder.output(
+            naming.id_output(logical), Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}."
+        )

@@ -13,7 +13,7 @@ CONCERN = "InspectionRoutes"
 
 
 def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: routes through the GWLB endpoints, so every flow is inspected in both "
         "directions by the endpoint of one AZ.",
@@ -22,13 +22,15 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
     )
 
     def target(route):
-        return b.output_of("GWLB", f"{naming.endpoint_id(route.target.az)}Id")
+        return builder.output_of("GWLB", naming.id_output(naming.endpoint_id(route.target.az)))
 
     for table in topology.route_tables:
         if table.subnet.vpc != vpc.name:
             continue
         if not any(r.target.kind is TargetKind.GWLB_ENDPOINT for r in table.routes):
             continue
-        table_ref = b.output_of("Network", f"{naming.route_table_id(table.subnet)}Id")
-        add_routes(b, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
-    return b.done()
+        table_ref = builder.output_of(
+            "Network", naming.id_output(naming.route_table_id(table.subnet))
+        )
+        add_routes(builder, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
+    return builder.done()

@@ -3,7 +3,7 @@ and the outputs a user needs after launch."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Parameter, Ref, Template, cloudformation
+from troposphere import Equals, GetAtt, Not, Output, Parameter, Ref, Template, cloudformation
 
 from core import naming
 from core.partitions import Partition
@@ -31,22 +31,37 @@ def build(
     catalogue: dict[str, ParamSpec],
     options: dict[str, object],
 ) -> Template:
-    t = Template(
+    template = Template(
         Description=(
             f"GWLB inspection quickstart ({topology.architecture}, {_scale(topology)}"
             f"{partition.name} partition). Creates a Gateway Load Balancer, appliances, NAT "
             "gateways, an ALB and EC2 instances, which are billed while the stack exists."
         )
     )
-    t.set_version()
+    template.set_version()
     # What made the set, for the tools that read it back (operate, the lab, the docs): never
     # the Description's prose.
-    t.set_metadata({METADATA_KEY: {"Architecture": topology.architecture, "Options": options}})
-    _add_parameters(t, nested, catalogue)
+    template.set_metadata(
+        {METADATA_KEY: {"Architecture": topology.architecture, "Options": options}}
+    )
+    _add_parameters(template, nested, catalogue)
+    if "ApplianceMaxSize" in template.parameters:
+        # A rolling update keeps ApplianceMinSize in service and needs room for one more.
+        template.add_rule(
+            "ApplianceFleetHasRoom",
+            {
+                "Assertions": [
+                    {
+                        "Assert": Not(Equals(Ref("ApplianceMinSize"), Ref("ApplianceMaxSize"))),
+                        "AssertDescription": "ApplianceMaxSize must be above ApplianceMinSize",
+                    }
+                ]
+            },
+        )
     for item in nested:
-        _add_stack(t, item)
-    _add_outputs(t, nested)
-    return t
+        _add_stack(template, item)
+    _add_outputs(template, nested)
+    return template
 
 
 def _scale(topology: Topology) -> str:
@@ -55,31 +70,33 @@ def _scale(topology: Topology) -> str:
     return f"{vpcs}{topology.az_count} AZ, "
 
 
-def _add_parameters(t: Template, nested: list[Nested], catalogue: dict[str, ParamSpec]) -> None:
+def _add_parameters(
+    template: Template, nested: list[Nested], catalogue: dict[str, ParamSpec]
+) -> None:
     used = {s.name for n in nested for s in n.sources.values() if isinstance(s, FromMaster)}
     for name, spec in catalogue.items():
         if name not in used:
             continue
-        param = t.add_parameter(Parameter(name, **spec.kwargs(True)))
-        t.add_parameter_to_group(param, spec.group)
-        t.set_parameter_label(param, spec.label)
+        param = template.add_parameter(Parameter(name, **spec.kwargs(True)))
+        template.add_parameter_to_group(param, spec.group)
+        template.set_parameter_label(param, spec.label)
 
 
 def _source_value(source):
     if isinstance(source, FromMaster | FromPseudo):
         return Ref(source.name)
     if isinstance(source, FromStack):
-        return GetAtt(source.stack, f"Outputs.{source.output}")
+        return GetAtt(source.stack, naming.nested_output_attribute(source.output))
     if isinstance(source, FromValue):
         return source.value
     raise TypeError(f"unknown parameter source {source!r}")
 
 
-def _add_stack(t: Template, item: Nested) -> None:
+def _add_stack(template: Template, item: Nested) -> None:
     extra = {}
     if item.after:
         extra["DependsOn"] = list(item.after)
-    t.add_resource(
+    template.add_resource(
         cloudformation.Stack(
             item.stack_id,
             # A sibling file name; publish.py rewrites it to the uploaded object's URL.
@@ -92,7 +109,7 @@ def _add_stack(t: Template, item: Nested) -> None:
     )
 
 
-def _add_outputs(t: Template, nested: list[Nested]) -> None:
+def _add_outputs(template: Template, nested: list[Nested]) -> None:
     for item in nested:
         if item.concern not in SURFACED:
             continue
@@ -103,10 +120,10 @@ def _add_outputs(t: Template, nested: list[Nested]) -> None:
             description = output.properties.get("Description", name)
             if item.prefix.startswith("App") and item.prefix != "App1":
                 description += NO_BASTION
-            t.add_output(
+            template.add_output(
                 Output(
                     naming.prefixed(item.prefix, name),
-                    Value=GetAtt(item.stack_id, f"Outputs.{name}"),
+                    Value=GetAtt(item.stack_id, naming.nested_output_attribute(name)),
                     Description=description,
                 )
             )

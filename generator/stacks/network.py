@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from troposphere import GetAtt, GetAZs, Ref, Select, ec2
+from troposphere import GetAtt, Ref, ec2
 
 from core import naming
 from generator.model import ComponentKind, Route, TargetKind, Topology, Vpc
@@ -19,7 +19,7 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict, export_route_tables: bo
     """A nested template holding one VPC's network (single-vpc, or the inspection VPC); with
     export_route_tables, another stack adds the endpoint routes to its tables."""
     concern = naming.prefixed(vpc.prefix, "Network")
-    b = NestedBuilder(
+    builder = NestedBuilder(
         concern,
         f"GWLB quickstart: {vpc.label if vpc.prefix else 'VPC'}, subnets, route tables, "
         "internet gateway, one NAT gateway per AZ.",
@@ -27,16 +27,18 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict, export_route_tables: bo
         topology,
         local=(vpc.name,),
     )
-    add_network(b, vpc, export_route_tables)
-    return b.done()
+    add_network(builder, vpc, export_route_tables)
+    return builder.done()
 
 
-def add_network(b: NestedBuilder, vpc: Vpc, export_route_tables: bool = False) -> None:
+def add_network(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool = False) -> None:
     """Everything of one VPC's network except the routes through GWLB endpoints."""
-    _add_vpc(b, vpc)
-    _add_subnets(b, vpc, export_route_tables)
-    _add_gateways(b, vpc)
-    add_vpc_routes(b, vpc, {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY}, _gateway_ref)
+    _add_vpc(builder, vpc)
+    _add_subnets(builder, vpc, export_route_tables)
+    _add_gateways(builder, vpc)
+    add_vpc_routes(
+        builder, vpc, {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY}, _gateway_ref
+    )
 
 
 def _gateway_ref(route: Route):
@@ -46,14 +48,14 @@ def _gateway_ref(route: Route):
 
 
 def add_vpc_routes(
-    b: NestedBuilder, vpc: Vpc, kinds: set[TargetKind], target: Callable[[Route], object]
+    builder: NestedBuilder, vpc: Vpc, kinds: set[TargetKind], target: Callable[[Route], object]
 ) -> None:
     """The routes of `vpc`'s tables whose target kind is in `kinds`, on route tables built here."""
-    for table in b.topology.route_tables:
+    for table in builder.topology.route_tables:
         if table.subnet.vpc != vpc.name:
             continue
         add_routes(
-            b,
+            builder,
             table,
             Ref(naming.route_table_id(table.subnet)),
             kinds,
@@ -62,80 +64,82 @@ def add_vpc_routes(
         )
 
 
-def _add_vpc(b: NestedBuilder, vpc: Vpc) -> None:
-    t = b.template
-    label = b.vpc_label(vpc)
-    t.add_resource(
+def _add_vpc(builder: NestedBuilder, vpc: Vpc) -> None:
+    template = builder.template
+    label = builder.vpc_label(vpc)
+    template.add_resource(
         ec2.VPC(
             VPC_ID,
-            CidrBlock=b.vpc_cidr(vpc),
+            CidrBlock=builder.vpc_cidr(vpc),
             EnableDnsHostnames=True,
             EnableDnsSupport=True,
-            Tags=b.tags(label or "VPC"),
+            Tags=builder.tags(label or "VPC"),
         )
     )
-    t.add_resource(ec2.InternetGateway("InternetGateway", Tags=b.tags(label, "internet gateway")))
-    t.add_resource(
+    template.add_resource(
+        ec2.InternetGateway("InternetGateway", Tags=builder.tags(label, "internet gateway"))
+    )
+    template.add_resource(
         ec2.VPCGatewayAttachment(
             "InternetGatewayAttachment",
             VpcId=Ref(VPC_ID),
             InternetGatewayId=Ref("InternetGateway"),
         )
     )
-    b.output("VpcId", Ref(VPC_ID), "ID of the VPC.")
+    builder.output("VpcId", Ref(VPC_ID), "ID of the VPC.")
 
 
-def _add_subnets(b: NestedBuilder, vpc: Vpc, export_route_tables: bool) -> None:
-    t = b.template
-    label = b.vpc_label(vpc)
-    for subnet in b.topology.subnets_of(vpc.name):
+def _add_subnets(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool) -> None:
+    template = builder.template
+    label = builder.vpc_label(vpc)
+    for subnet in builder.topology.subnets_of(vpc.name):
         sid = naming.subnet_id(subnet)
         what = naming.subnet_label(subnet)
-        t.add_resource(
+        template.add_resource(
             ec2.Subnet(
                 sid,
                 VpcId=Ref(VPC_ID),
-                CidrBlock=b.subnet_cidr(subnet),
-                AvailabilityZone=Select(subnet.az, GetAZs("")),
+                CidrBlock=builder.subnet_cidr(subnet),
+                AvailabilityZone=builder.availability_zone(subnet.az),
                 MapPublicIpOnLaunch=False,
-                Tags=b.tags(label, what),
+                Tags=builder.tags(label, what),
             )
         )
         rt = naming.route_table_id(subnet)
-        t.add_resource(
-            ec2.RouteTable(rt, VpcId=Ref(VPC_ID), Tags=b.tags(label, what, "route table"))
+        template.add_resource(
+            ec2.RouteTable(rt, VpcId=Ref(VPC_ID), Tags=builder.tags(label, what, "route table"))
         )
-        t.add_resource(
+        template.add_resource(
             ec2.SubnetRouteTableAssociation(
                 naming.association_id(subnet), SubnetId=Ref(sid), RouteTableId=Ref(rt)
             )
         )
         # Other stacks read the IDs of the subnets they place things in, and of the tables they
         # add endpoint routes to.
-        b.output(f"{sid}Id", Ref(sid), f"ID of the {what}.")
+        builder.output(naming.id_output(sid), Ref(sid), f"ID of the {what}.")
         if export_route_tables:
-            b.output(f"{rt}Id", Ref(rt), f"Route table of the {what}.")
+            builder.output(naming.id_output(rt), Ref(rt), f"Route table of the {what}.")
 
 
-def _add_gateways(b: NestedBuilder, vpc: Vpc) -> None:
-    t = b.template
-    label = b.vpc_label(vpc)
-    for nat in b.topology.placed(ComponentKind.NAT_GATEWAY, vpc.name):
+def _add_gateways(builder: NestedBuilder, vpc: Vpc) -> None:
+    template = builder.template
+    label = builder.vpc_label(vpc)
+    for nat in builder.topology.placed(ComponentKind.NAT_GATEWAY, vpc.name):
         (subnet,) = nat.subnets
         az = subnet.az
-        t.add_resource(
+        template.add_resource(
             ec2.EIP(
                 naming.nat_eip_id(az),
                 Domain="vpc",
                 DependsOn="InternetGatewayAttachment",
-                Tags=b.tags(label, f"NAT gateway {az + 1} address"),
+                Tags=builder.tags(label, f"NAT gateway {az + 1} address"),
             )
         )
-        t.add_resource(
+        template.add_resource(
             ec2.NatGateway(
                 naming.nat_id(az),
                 AllocationId=GetAtt(naming.nat_eip_id(az), "AllocationId"),
                 SubnetId=Ref(naming.subnet_id(subnet)),
-                Tags=b.tags(label, f"NAT gateway {az + 1}"),
+                Tags=builder.tags(label, f"NAT gateway {az + 1}"),
             )
         )

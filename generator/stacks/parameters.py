@@ -24,9 +24,16 @@ def vpc_block_pattern(low: int, high: int) -> str:
 LINUX_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 WINDOWS_AMI = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
 
+ZONES_GROUP = "Availability Zones"
 NETWORK_GROUP = "Network"
+ZONES_PARAMETER = "AvailabilityZones"
 ACCESS_GROUP = "Access"
 INSTANCE_GROUP = "Instances"
+FLEET_GROUP = "Appliance fleet"
+# What one appliance needs from launch to its first healthy check by the GWLB, with room.
+APPLIANCE_WARMUP_SECONDS = 180
+# The GWLB's TCP idle timeout range (listener attribute tcp.idle_timeout.seconds).
+FLOW_IDLE_RANGE = (60, 6000)
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,22 @@ class ParamSpec:
 
 def catalogue(topology: Topology) -> dict[str, ParamSpec]:
     """Every master parameter, in console order."""
+    zones = topology.az_count
     specs = [
+        ParamSpec(
+            ZONES_PARAMETER,
+            "String",
+            "Availability Zones",
+            ZONES_GROUP,
+            f"Empty: the region's first {zones} zones. Otherwise exactly {zones} zone names, "
+            "comma-separated, in order, e.g. zones that offer every instance type of the set "
+            "(make deploy chooses them itself).",
+            default="",
+            extra={
+                "AllowedPattern": rf"^$|^[a-z0-9-]+(,[a-z0-9-]+){{{zones - 1}}}$",
+                "ConstraintDescription": f"must be empty or {zones} comma-separated zone names",
+            },
+        ),
         ParamSpec(
             "KeyPairName",
             "AWS::EC2::KeyPair::KeyName",
@@ -148,7 +170,79 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
             extra={"AllowedPattern": r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"},
         ),
     ]
+    specs += _fleet_specs(topology)
     return {spec.name: spec for spec in specs}
+
+
+def _number(low: int, high: int) -> dict:
+    return {"MinValue": low, "MaxValue": high}
+
+
+def _fleet_specs(topology: Topology) -> list[ParamSpec]:
+    """How many appliances, when to add more, and how long a flow may idle: the same timeout
+    for the GWLB's listener and the appliances' flow table, from one parameter."""
+    count = topology.az_count * topology.appliances_per_az
+    return [
+        ParamSpec(
+            "ApplianceMinSize",
+            "Number",
+            "Fewest appliances",
+            FLEET_GROUP,
+            "The fleet never scales in below this, and a rolling update keeps this many in "
+            "service. Must be below ApplianceMaxSize.",
+            default=str(count),
+            extra=_number(1, 40),
+        ),
+        ParamSpec(
+            "ApplianceDesiredSize",
+            "Number",
+            "Appliances at launch",
+            FLEET_GROUP,
+            "Appliances started at launch (between the fewest and the most); spread over the AZs.",
+            default=str(count),
+            extra=_number(1, 40),
+        ),
+        ParamSpec(
+            "ApplianceMaxSize",
+            "Number",
+            "Most appliances",
+            FLEET_GROUP,
+            "The fleet never scales out beyond this.",
+            default=str(2 * count),
+            extra=_number(2, 40),
+        ),
+        ParamSpec(
+            "ApplianceCpuTarget",
+            "Number",
+            "CPU target (%)",
+            FLEET_GROUP,
+            "Average CPU of the fleet that target tracking keeps: above it appliances are "
+            "added, below it removed (after the deregistration delay, their flows rebalanced).",
+            default="60",
+            extra=_number(10, 90),
+        ),
+        ParamSpec(
+            "FlowIdleTimeout",
+            "Number",
+            "TCP flow idle timeout (s)",
+            FLEET_GROUP,
+            "How long an idle TCP flow lives, in the GWLB (listener attribute "
+            "tcp.idle_timeout.seconds) and in every appliance's flow table alike. Other "
+            "protocols: 120 s, fixed.",
+            default="350",
+            extra=_number(*FLOW_IDLE_RANGE),
+        ),
+        ParamSpec(
+            "ApplianceDeregistrationDelay",
+            "Number",
+            "Deregistration delay (s)",
+            FLEET_GROUP,
+            "How long a removed appliance keeps its existing flows before the GWLB rehashes "
+            "them onto the others (rebalance), which pick them up mid-stream.",
+            default="60",
+            extra=_number(0, 3600),
+        ),
+    ]
 
 
 def _vpc_spec(topology: Topology, vpc: Vpc) -> ParamSpec:

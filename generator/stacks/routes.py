@@ -28,8 +28,7 @@ def destination_word(route: Route) -> str:
 
 
 def target_word(route: Route) -> str:
-    az = "" if route.target.az is None else str(route.target.az + 1)
-    return f"{TARGET_WORD[route.target.kind]}{az}"
+    return naming.route_target_word(TARGET_WORD[route.target.kind], route.target.az)
 
 
 def route_id(table: RouteTable, route: Route) -> str:

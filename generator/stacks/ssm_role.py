@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from troposphere import Ref, Sub, iam
 
+from core import naming
 from generator.model import Topology
 from generator.stacks.base import Nested, NestedBuilder
 
@@ -16,16 +17,8 @@ KINDS = {"Appliance": "the appliances", "Web": "the web servers", "Bastion": "th
 SINGULAR = {"Appliance": "appliance", "Web": "web server", "Bastion": "bastion"}
 
 
-def profile_output(kind: str) -> str:
-    return f"{kind}InstanceProfileName"
-
-
-def role_output(kind: str) -> str:
-    return f"{kind}RoleName"
-
-
 def build(catalogue: dict, topology: Topology, kinds: tuple[str, ...]) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: one instance role per kind of instance ("
         + ", ".join(SINGULAR[k] for k in kinds)
@@ -34,17 +27,23 @@ def build(catalogue: dict, topology: Topology, kinds: tuple[str, ...]) -> Nested
         topology,
     )
     for kind in kinds:
-        role, profile = add_role(b, kind)
-        b.output(profile_output(kind), Ref(profile), f"Instance profile of {KINDS[kind]}.")
-        b.output(role_output(kind), Ref(role), f"Role of {KINDS[kind]}, Session Manager only.")
-    return b.done()
+        role, profile = add_role(builder, kind)
+        builder.output(
+            naming.instance_profile_output(kind),
+            Ref(profile),
+            f"Instance profile of {KINDS[kind]}.",
+        )
+        builder.output(
+            naming.role_output(kind), Ref(role), f"Role of {KINDS[kind]}, Session Manager only."
+        )
+    return builder.done()
 
 
-def add_role(b: NestedBuilder, kind: str) -> tuple[str, str]:
+def add_role(builder: NestedBuilder, kind: str) -> tuple[str, str]:
     """A Session-Manager-only role for `kind` and its instance profile: their logical IDs."""
-    role = b.template.add_resource(
+    role = builder.template.add_resource(
         iam.Role(
-            f"{kind}Role",
+            naming.role_id(kind),
             AssumeRolePolicyDocument={
                 "Version": "2012-10-17",
                 "Statement": [
@@ -58,28 +57,28 @@ def add_role(b: NestedBuilder, kind: str) -> tuple[str, str]:
             ManagedPolicyArns=[
                 Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")
             ],
-            Tags=b.tags(f"{kind.lower()} role"),
+            Tags=builder.tags(f"{kind.lower()} role"),
         )
     )
-    profile = b.template.add_resource(
-        iam.InstanceProfile(f"{kind}InstanceProfile", Roles=[Ref(role)])
+    profile = builder.template.add_resource(
+        iam.InstanceProfile(naming.instance_profile_id(kind), Roles=[Ref(role)])
     )
     return role.title, profile.title
 
 
-def instance_profile(b: NestedBuilder, kind: str) -> Ref:
+def instance_profile(builder: NestedBuilder, kind: str) -> Ref:
     """The instance profile of `kind`, as an input of the stack `b` builds."""
-    return b.output_of(CONCERN, profile_output(kind))
+    return builder.output_of(CONCERN, naming.instance_profile_output(kind))
 
 
-def signal_policy(b: NestedBuilder, kind: str, logical_id: str, role=None) -> iam.PolicyType:
+def signal_policy(builder: NestedBuilder, kind: str, logical_id: str, role=None) -> iam.PolicyType:
     """Lets the instances of `kind` (or of the given role) signal the stack being built, and no
     other stack."""
-    return b.template.add_resource(
+    return builder.template.add_resource(
         iam.PolicyType(
             logical_id,
             PolicyName=f"signal-{kind.lower()}-stack",
-            Roles=[role or b.output_of(CONCERN, role_output(kind))],
+            Roles=[role or builder.output_of(CONCERN, naming.role_output(kind))],
             PolicyDocument={
                 "Version": "2012-10-17",
                 "Statement": [

@@ -23,112 +23,112 @@ LOCAL_PORT_BASE = 8080  # web server N is forwarded to localhost:8080+N
 
 
 def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
-    b = NestedBuilder(
+    builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: web servers answering 'web server N' behind an internet-facing ALB.",
         catalogue,
         topology,
     )
     # In place before any server boots, so its first signal is allowed.
-    signal_policy(b, "Web", "WebSignalPolicy")
-    add_web(b, vpc, instance_profile(b, "Web"))
+    signal_policy(builder, "Web", "WebSignalPolicy")
+    add_web(builder, vpc, instance_profile(builder, "Web"))
     # The servers' signals cross the GWLB endpoints and appliances, so those must be in place.
-    return b.done(after=(naming.stack_id("InspectionRoutes"), naming.stack_id("Appliances")))
+    return builder.done(after=(naming.stack_id("InspectionRoutes"), naming.stack_id("Appliances")))
 
 
-def add_web(b: NestedBuilder, vpc: Vpc, profile) -> None:
+def add_web(builder: NestedBuilder, vpc: Vpc, profile) -> None:
     """Security groups, web servers and the ALB of one VPC. The template must already hold a
     WebSignalPolicy that lets `profile`'s role signal it."""
-    vpc_id = b.vpc_ref(vpc)
-    _add_security_groups(b, vpc, vpc_id)
-    _add_servers(b, vpc, profile)
-    _add_load_balancer(b, vpc, vpc_id)
+    vpc_id = builder.vpc_ref(vpc)
+    _add_security_groups(builder, vpc, vpc_id)
+    _add_servers(builder, vpc, profile)
+    _add_load_balancer(builder, vpc, vpc_id)
 
 
-def _add_security_groups(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
-    public = b.topology.tier(Tier.PUBLIC, vpc.name)
-    apps = b.topology.tier(Tier.APPLICATION, vpc.name)
-    where = b.vpc_label(vpc)
-    b.template.add_resource(
+def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
+    public = builder.topology.tier(Tier.PUBLIC, vpc.name)
+    apps = builder.topology.tier(Tier.APPLICATION, vpc.name)
+    where = builder.vpc_label(vpc)
+    builder.template.add_resource(
         ec2.SecurityGroup(
             "AlbSecurityGroup",
             GroupDescription="ALB: HTTP from the internet, HTTP to the web servers",
             VpcId=vpc_id,
             SecurityGroupIngress=[rule("tcp", HTTP, "0.0.0.0/0", "HTTP from the internet")],
             SecurityGroupEgress=per_subnet(
-                b, "tcp", HTTP, apps, lambda where: f"HTTP to the web server in {where}"
+                builder, "tcp", HTTP, apps, lambda where: f"HTTP to the web server in {where}"
             ),
-            Tags=b.tags(where, "ALB security group"),
+            Tags=builder.tags(where, "ALB security group"),
         )
     )
     # Sources are the public subnets' blocks, where the ALB nodes live: a security group
     # reference would not match, since these packets arrive from a GWLB endpoint.
-    b.template.add_resource(
+    builder.template.add_resource(
         ec2.SecurityGroup(
             "WebSecurityGroup",
             GroupDescription="Web servers: HTTP from the ALB subnets only",
             VpcId=vpc_id,
             SecurityGroupIngress=[
                 *per_subnet(
-                    b, "tcp", HTTP, public, lambda where: f"HTTP from the ALB node in {where}"
+                    builder, "tcp", HTTP, public, lambda where: f"HTTP from the ALB node in {where}"
                 ),
                 # The bastion sits in public subnet 1 (of application VPC 1 where there are
                 # several); pinging the web servers from it is the seed's manual test.
-                icmp_echo(b.subnet_cidr(public[0]), "Ping from the bastion's subnet"),
+                icmp_echo(builder.subnet_cidr(public[0]), "Ping from the bastion's subnet"),
             ],
             SecurityGroupEgress=[
                 rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals"),
                 icmp_echo("0.0.0.0/0", "Ping out (via GWLB and NAT), the seed's first test"),
                 *per_subnet(
-                    b,
+                    builder,
                     "tcp",
                     HTTP,
                     public,
                     lambda where: f"HTTP to the ALB node in {where}: an in-VPC check, no ICP",
                 ),
             ],
-            Tags=b.tags(where, "web server security group"),
+            Tags=builder.tags(where, "web server security group"),
         )
     )
 
 
-def _add_servers(b: NestedBuilder, vpc: Vpc, profile) -> None:
-    where = b.vpc_label(vpc)
-    for server in b.topology.placed(ComponentKind.WEB_SERVER, vpc.name):
+def _add_servers(builder: NestedBuilder, vpc: Vpc, profile) -> None:
+    where = builder.vpc_label(vpc)
+    for server in builder.topology.placed(ComponentKind.WEB_SERVER, vpc.name):
         (subnet,) = server.subnets
         logical = naming.web_server_id(subnet.az)
         number = server.number
-        b.template.add_resource(
+        builder.template.add_resource(
             ec2.Instance(
                 logical,
-                ImageId=b.master("LinuxAmiId"),
-                InstanceType=b.master("WebInstanceType"),
-                SubnetId=b.subnet_ref(subnet),
+                ImageId=builder.master("LinuxAmiId"),
+                InstanceType=builder.master("WebInstanceType"),
+                SubnetId=builder.subnet_ref(subnet),
                 SecurityGroupIds=[Ref("WebSecurityGroup")],
                 IamInstanceProfile=profile,
                 MetadataOptions=imdsv2(),
                 BlockDeviceMappings=encrypted_root(LINUX_ROOT_DEVICE),
                 UserData=Base64(Sub(userdata.web_server(number, logical, where))),
-                Tags=b.tags(where, f"web server {number}"),
+                Tags=builder.tags(where, f"web server {number}"),
                 CreationPolicy=CreationPolicy(
                     ResourceSignal=ResourceSignal(Count=1, Timeout="PT20M")
                 ),
-                DependsOn=["WebSignalPolicy", *_path_in_this_template(b, subnet)],
+                DependsOn=["WebSignalPolicy", *_path_in_this_template(builder, subnet)],
             )
         )
-        b.output(f"{logical}Id", Ref(logical), f"Instance id of web server {number}.")
-        b.output(
+        builder.output(f"{logical}Id", Ref(logical), f"Instance id of web server {number}.")
+        builder.output(
             f"{logical}PrivateIp",
             GetAtt(logical, "PrivateIp"),
             f"Private IP of web server {number}.",
         )
-        b.output(
+        builder.output(
             f"{logical}SessionCommand",
             Sub(f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}}"),
             f"Opens a Session Manager shell on web server {number}.",
         )
         local = LOCAL_PORT_BASE + number
-        b.output(
+        builder.output(
             f"{logical}PortForwardCommand",
             Sub(
                 f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}} "
@@ -140,13 +140,13 @@ def _add_servers(b: NestedBuilder, vpc: Vpc, profile) -> None:
         )
 
 
-def _path_in_this_template(b: NestedBuilder, subnet: Subnet) -> list[str]:
+def _path_in_this_template(builder: NestedBuilder, subnet: Subnet) -> list[str]:
     """What a web server's first packets need when its VPC is built in the same template: the
     routes of its inspected path (its table, its AZ's endpoint subnet, the public tables' routes
     to it) and its AZ's NAT gateway. Elsewhere the master orders the stacks instead."""
-    if subnet.vpc not in b.local:
+    if subnet.vpc not in builder.local:
         return []
-    topology = b.topology
+    topology = builder.topology
     needed = []
     for table in topology.route_tables:
         if table.subnet.vpc != subnet.vpc:
@@ -160,29 +160,29 @@ def _path_in_this_template(b: NestedBuilder, subnet: Subnet) -> list[str]:
     return [*needed, naming.nat_id(subnet.az)]
 
 
-def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
-    t = b.template
-    alb = b.topology.one(ComponentKind.ALB, vpc.name)
-    servers = b.topology.placed(ComponentKind.WEB_SERVER, vpc.name)
-    where = b.vpc_label(vpc)
-    t.add_resource(
+def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
+    template = builder.template
+    alb = builder.topology.one(ComponentKind.ALB, vpc.name)
+    servers = builder.topology.placed(ComponentKind.WEB_SERVER, vpc.name)
+    where = builder.vpc_label(vpc)
+    template.add_resource(
         elb.LoadBalancer(
             "ApplicationLoadBalancer",
             Type="application",
             Scheme="internet-facing",
-            Subnets=[b.subnet_ref(s) for s in alb.subnets],
+            Subnets=[builder.subnet_ref(s) for s in alb.subnets],
             SecurityGroups=[Ref("AlbSecurityGroup")],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
                     Key="routing.http.drop_invalid_header_fields.enabled", Value="true"
                 )
             ],
-            Tags=b.tags(where, "ALB"),
+            Tags=builder.tags(where, "ALB"),
             # An internet-facing ALB is refused in a VPC whose gateway is not attached yet.
-            **({"DependsOn": ["InternetGatewayAttachment"]} if vpc.name in b.local else {}),
+            **({"DependsOn": ["InternetGatewayAttachment"]} if vpc.name in builder.local else {}),
         )
     )
-    t.add_resource(
+    template.add_resource(
         elb.TargetGroup(
             "WebTargetGroup",
             Protocol="HTTP",
@@ -194,10 +194,10 @@ def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                 elb.TargetDescription(Id=Ref(naming.web_server_id(s.subnets[0].az)), Port=HTTP)
                 for s in servers
             ],
-            Tags=b.tags(where, "web target group"),
+            Tags=builder.tags(where, "web target group"),
         )
     )
-    t.add_resource(
+    template.add_resource(
         elb.Listener(
             "HttpListener",
             LoadBalancerArn=Ref("ApplicationLoadBalancer"),
@@ -206,7 +206,7 @@ def _add_load_balancer(b: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref("WebTargetGroup"))],
         )
     )
-    b.output(
+    builder.output(
         "AlbUrl",
         Sub("http://${ApplicationLoadBalancer.DNSName}/"),
         "Open this: each reload answers 'web server N' through the GWLB. In China, port 80 "

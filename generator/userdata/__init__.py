@@ -10,6 +10,15 @@ from generator import bundle
 
 # The largest packet a GWLB carries; instances whose traffic crosses it use this MTU.
 GWLB_MTU = 8500
+# Where systemd-networkd reads the administrator's drop-ins, and ours.
+NETWORKD_DIR = "/etc/systemd/network"
+MTU_DROP_IN_FILE = "50-gwlb-mtu.conf"
+
+
+def mtu_drop_in(mtu: int = GWLB_MTU) -> str:
+    """The systemd-networkd drop-in that holds a link's MTU across reloads and reboots."""
+    return f"[Link]\nMTUBytes={mtu}\n"
+
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent),
@@ -45,7 +54,13 @@ def web_server(number: int, logical_id: str, vpc_label: str = "") -> str:
     a ${...} left for Fn::Sub)."""
     signal = _signal(logical_id, "curl -sf -o /dev/null http://127.0.0.1/", tries=24)
     return _ENV.get_template("web_server.yaml.j2").render(
-        number=number, signal=signal, mtu=GWLB_MTU, where=f" in {vpc_label}" if vpc_label else ""
+        number=number,
+        signal=signal,
+        mtu=GWLB_MTU,
+        where=f" in {vpc_label}" if vpc_label else "",
+        networkd=NETWORKD_DIR,
+        drop_in=mtu_drop_in(),
+        drop_in_file=MTU_DROP_IN_FILE,
     )
 
 

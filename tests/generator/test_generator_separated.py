@@ -60,7 +60,11 @@ def test_every_route_stays_in_its_own_vpc():
                 assert route.destination_subnet.vpc == table.subnet.vpc
     # The appliances' own egress leaves by the inspection VPC's NAT gateways.
     for az in range(3):
-        table = model.table_for(model.subnet(Tier.APPLIANCE, az, "InspectionVpc"))
+        table = next(
+            t
+            for t in model.route_tables
+            if t.subnet == model.subnet(Tier.APPLIANCE, az, "InspectionVpc")
+        )
         ((route,),) = [table.routes]
         assert (route.destination, route.target.kind, route.target.vpc, route.target.az) == (
             "0.0.0.0/0",
@@ -135,10 +139,12 @@ def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path
         for g in master["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     ]
     assert groups == [
+        "Availability Zones",
         "Access",
         "Inspection VPC",
         *(f"Application VPC {k}" for k in range(1, 5)),
         "Instances",
+        "Appliance fleet",
     ]
     # Only application VPC 1 has the bastion; the others say how to reach their servers.
     assert "Session Manager" in master["Outputs"]["App3WebServer1SessionCommand"]["Description"]
@@ -210,7 +216,8 @@ def test_the_large_variant_keeps_the_contract_and_inspects_every_flow(large):
 def test_the_large_variant_fits_cloudformations_quotas_with_room(large):
     templates = cfn_yaml.load_set(large)
     master = templates["CN-GWLB.yml"]
-    assert len(master["Parameters"]) == 2 + 1 + 10 + 5  # access, inspection, 10 VPCs, instances
+    # zones, access, inspection, 10 VPCs, instances, appliance fleet
+    assert len(master["Parameters"]) == 1 + 2 + 1 + 10 + 5 + 6
     assert len(master["Outputs"]) <= 150
     assert len(master["Resources"]) == 15
     assert max(len(t["Resources"]) for t in templates.values()) <= 100

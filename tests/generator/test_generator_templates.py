@@ -13,6 +13,7 @@ from tests.set_helpers import ALL_SETS, COMMITTED, REPO, SETS, load_set, resourc
 ALL_FILES = sorted(COMMITTED.rglob("*.yml"))
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_nothing_in_any_region():
     # .cfnlintrc sets the regions (us-east-1, cn-north-1, cn-northwest-1), informational rules,
     # and the one ignored check with its reason.
@@ -241,7 +242,9 @@ def test_security_groups_are_minimal():
         [
             ("udp", 6081, 6081, ref("ApplianceSubnet1Cidr")),
             ("udp", 6081, 6081, ref("ApplianceSubnet2Cidr")),
-            ("tcp", 80, 80, ref("VpcCidr")),
+            # Health checks come from the GWLB's nodes, in the appliance subnets only.
+            ("tcp", 80, 80, ref("ApplianceSubnet1Cidr")),
+            ("tcp", 80, 80, ref("ApplianceSubnet2Cidr")),
         ]
     )
     ingress, egress = _rules(templates["Nested-Web.yml"], "WebSecurityGroup")
@@ -315,7 +318,16 @@ def test_china_notes_where_users_meet_them():
 def test_readiness_signals_gate_creation():
     templates = load_set(COMMITTED / "aws" / "single-vpc")
     group = templates["Nested-Appliances.yml"]["Resources"]["ApplianceGroup"]
-    assert group["CreationPolicy"]["ResourceSignal"]["Count"] == 2
+    # As many signals as appliances started, and a rolling update waits for them too.
+    desired = group["Properties"]["DesiredCapacity"]
+    assert (
+        group["CreationPolicy"]["ResourceSignal"]["Count"]
+        == desired
+        == {"Ref": "ApplianceDesiredSize"}
+    )
+    rolling = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["WaitOnResourceSignals"] is True
+    assert rolling["MinInstancesInService"] == group["Properties"]["MinSize"]
     assert group["Properties"]["HealthCheckType"] == "ELB"
     for n in (1, 2):
         web = templates["Nested-Web.yml"]["Resources"][f"WebServer{n}"]

@@ -47,7 +47,7 @@ def test_explicit_subnet_is_kept_and_others_flow_around_it():
 
 
 def _routes(model, tier, az):
-    table = model.table_for(model.subnet(tier, az))
+    table = next(t for t in model.route_tables if t.subnet == model.subnet(tier, az))
     return {(r.destination, r.target.kind, r.target.az) for r in table.routes}
 
 

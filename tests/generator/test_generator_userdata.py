@@ -165,7 +165,7 @@ def _bootcmd(text: str) -> list[str]:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a network namespace")
 def test_web_servers_lower_their_mtu_to_what_the_gwlb_carries():
-    (command,) = _bootcmd(_user_data(load_set(COMMITTED / "aws" / "single-vpc"))["WebServer1"])
+    command, _ = _bootcmd(_user_data(load_set(COMMITTED / "aws" / "single-vpc"))["WebServer1"])
     ns = f"gwlbq-mtu-{os.getpid()}"
     run = lambda *a: subprocess.run(a, check=True, capture_output=True, text=True, timeout=20)  # noqa: E731
     run("ip", "netns", "add", ns)
@@ -179,6 +179,51 @@ def test_web_servers_lower_their_mtu_to_what_the_gwlb_carries():
             assert f" mtu {mtu} " in shown, shown
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+
+
+def _networkd_mtu(main: Path, drop_in_dirs: list[Path]) -> str:
+    """MTUBytes as systemd-networkd settles it: the .network file, then every drop-in of every
+    search path in file-name order, the last assignment winning (systemd.network(5))."""
+    value = ""
+    drop_ins = sorted((p for d in drop_in_dirs for p in d.glob("*.conf")), key=lambda p: p.name)
+    for path in [main, *drop_ins]:
+        section = ""
+        for line in path.read_text().splitlines():
+            if line.startswith("["):
+                section = line.strip()
+            elif section == "[Link]" and line.startswith("MTUBytes="):
+                value = line.split("=", 1)[1]
+    return value
+
+
+def test_web_servers_keep_their_mtu_when_networkd_reloads(tmp_path):
+    """amazon-ec2-net-utils writes /run/systemd/network/70-<dev>.network with MTUBytes=9001 and
+    ships 80-ec2.network likewise; a `networkctl reload` would bring 9001 back without the
+    drop-ins the user data writes under /etc (kept across reboots)."""
+    import yaml
+
+    text = _user_data(load_set(COMMITTED / "aws" / "single-vpc"))["WebServer1"]
+    _, command = _bootcmd(text)
+    etc, sysfs, run_dir = tmp_path / "etc", tmp_path / "sys", tmp_path / "run"
+    for dev in ("lo", "ens5", "ens6"):
+        (sysfs / dev).mkdir(parents=True)
+    local = command.replace("/etc/systemd/network", str(etc)).replace("/sys/class/net", str(sysfs))
+    assert local != command
+    subprocess.run(["sh", "-c", local], check=True, timeout=20)
+    assert sorted(p.name for p in etc.iterdir()) == ["70-ens5.network.d", "70-ens6.network.d"]
+    # What ec2-net-utils generates at boot, per device, and ships for devices it has not seen.
+    run_dir.mkdir()
+    generated = "[Match]\nDriver=ena ixgbevf vif\n\n[Link]\nMTUBytes=9001\n"
+    (run_dir / "70-ens5.network").write_text(generated)
+    (run_dir / "80-ec2.network").write_text(generated)
+    assert _networkd_mtu(run_dir / "70-ens5.network", []) == "9001"
+    assert _networkd_mtu(run_dir / "70-ens5.network", [etc / "70-ens5.network.d"]) == "8500"
+    (written,) = [f for f in yaml.safe_load(text)["write_files"] if "80-ec2.network.d" in f["path"]]
+    fallback = etc / "80-ec2.network.d"
+    fallback.mkdir()
+    (fallback / Path(written["path"]).name).write_text(written["content"])
+    assert written["path"].startswith("/etc/systemd/network/80-ec2.network.d/")
+    assert _networkd_mtu(run_dir / "80-ec2.network", [fallback]) == "8500"
 
 
 def test_the_appliances_keep_the_vpc_mtu():

@@ -27,6 +27,7 @@ def test_every_variant_keeps_the_contract(variants):
         assert contract.check_directory(directory) == [], name
 
 
+@pytest.mark.slow
 def test_cfn_lint_finds_nothing_in_any_variant(variants, large):
     # Every AZ count of both architectures in both partitions, and ten application VPCs.
     sets = [*variants.values(), large]

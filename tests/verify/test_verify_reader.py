@@ -107,3 +107,16 @@ def test_gateway_route_table_association_is_read(tmp_path):
     path.write_text(yaml.safe_dump(body, sort_keys=False, width=1000))
     (igw,) = reader.load(directory).igws.values()
     assert igw.table == "NetworkStack/EdgeTable"
+
+
+@pytest.mark.parametrize("directory", SETS + SEPARATED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_zones_chosen_at_launch_place_every_subnet(directory):
+    """AvailabilityZones empty: the region's order (Fn::GetAZs); given: exactly those zones,
+    AZ 1 first, in every VPC of the set."""
+    default = reader.load(directory)
+    assert {s.az for s in default.subnets.values()} == {"az0", "az1"}
+    chosen = reader.load(directory, parameters={"AvailabilityZones": "use1-az6,use1-az4"})
+    by_name = {s.id: s.az for s in chosen.subnets.values()}
+    assert {
+        s.id: {"az0": "use1-az6", "az1": "use1-az4"}[s.az] for s in default.subnets.values()
+    } == (by_name)
