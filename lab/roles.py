@@ -1,13 +1,15 @@
 """What each host is for, from the set's paths rather than guesses: served hosts are the ALB's
 targets, management hosts are public hosts the ALB does not serve (a bastion), appliances are the
 GENEVE target group's members, and everything else is a plain host. A plain host built like the
-served ones (their security groups, or a group that admits the ALB on its target port) is a web
-server missing from the target group. Hosts that signal CloudFormation or carry an instance
+served ones (their user data but for numbers, or a service of its own together with their groups
+or a group that admits the ALB on its target port) is a web server missing from the target
+group; an ordinary host (no service) never is. Hosts that signal CloudFormation or carry an instance
 profile (Session Manager) must reach the internet over HTTPS: those are the readiness paths."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from lab import cloudinit
@@ -52,6 +54,19 @@ def _admits_alb(model: SetModel, host: Host) -> str:
     return ""
 
 
+def _shape(user_data: str) -> str:
+    """User data with its numbers taken out: WebServer1's and WebServer2's are alike."""
+    return re.sub(r"\d+", "#", user_data)
+
+
+def _serves(host: Host) -> bool:
+    """Whether the host's user data starts a service (an ordinary host starts none)."""
+    try:
+        return bool(cloudinit.parse(host.user_data).enabled_units())
+    except cloudinit.BootError:
+        return False
+
+
 def ours(host: Host) -> bool:
     """Whether the host's user data ships our appliance bundle."""
     try:
@@ -71,14 +86,17 @@ def find(model: SetModel, facts: dict[str, InstanceFacts]) -> Roles:
     served_ids = {h.id for h in roles.served}
     taken = served_ids | {h.id for h in roles.management} | {h.id for h in roles.appliances}
     served_groups = {h.security_groups for h in roles.served if h.security_groups}
+    served_shapes = {_shape(h.user_data) for h in roles.served if h.user_data}
     for host in sorted(model.hosts.values(), key=lambda h: h.name):
         if host.id in taken:
             continue
         roles.plain.append(host)
-        if host.security_groups in served_groups:
-            roles.unserved_web[host.id] = "it has the served hosts' security groups"
-        elif why := _admits_alb(model, host):
-            roles.unserved_web[host.id] = why
+        if host.user_data and _shape(host.user_data) in served_shapes:
+            roles.unserved_web[host.id] = "its user data is the served hosts' but for numbers"
+        elif _serves(host) and host.security_groups in served_groups:
+            roles.unserved_web[host.id] = "it runs a service and has the served hosts' groups"
+        elif _serves(host) and (why := _admits_alb(model, host)):
+            roles.unserved_web[host.id] = f"it runs a service and {why}"
     for host in model.hosts.values():
         fact = facts.get(host.group or host.id)
         if fact is None:

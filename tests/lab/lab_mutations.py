@@ -187,9 +187,9 @@ def alternative_endpoint(directory: Path, endpoint: str, new: str) -> None:
     master.write_text(text.replace(f"Outputs.{endpoint}Id", f"Outputs.{new}Id"), encoding="utf-8")
 
 
-def extra_plain_host(directory: Path) -> None:
+def extra_plain_host(directory: Path, group: str = "WorkerSecurityGroup") -> None:
     """An ordinary instance in an application subnet: no user data, no profile, its own group
-    (AWS's default egress); it serves nothing and signals nothing."""
+    (AWS's default egress) unless another is named; it serves nothing and signals nothing."""
 
     def change(body: dict) -> None:
         resources = body["Resources"]
@@ -203,7 +203,7 @@ def extra_plain_host(directory: Path) -> None:
                 "ImageId": {"Ref": "LinuxAmiId"},
                 "InstanceType": "t3.micro",
                 "SubnetId": {"Ref": "ApplicationSubnet1Id"},
-                "SecurityGroupIds": [{"Ref": "WorkerSecurityGroup"}],
+                "SecurityGroupIds": [{"Ref": group}],
             },
         }
 

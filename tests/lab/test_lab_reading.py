@@ -108,12 +108,12 @@ def test_roles_of_the_committed_set_come_from_its_paths():
     assert [h.name for h in found.served] == ["WebServer1", "WebServer2"]
     assert [h.name for h in found.management] == ["Bastion"]
     assert found.plain == [] and found.unserved_web == {} and found.foreign_appliances == []
-    needs = {found_host: why for found_host, why in found.needs_https.items()}
-    names = {h.name for h in [*found.served, *found.management, *found.appliances]}
-    model_names = {h.id: h.name for h in [*found.served, *found.management, *found.appliances]}
-    assert {model_names[i] for i in needs} == names
-    assert "Session Manager" in needs[found.management[0].id]  # Windows: no user data, a profile
-    assert "signals CloudFormation" in needs[found.served[0].id]
+    everyone = [*found.served, *found.management, *found.appliances]
+    # Each signals CloudFormation or carries an instance profile: each has a readiness path.
+    assert set(found.needs_https) == {host.id for host in everyone}
+    bastion, web = found.management[0], found.served[0]
+    assert found.needs_https[bastion.id] == "Session Manager"  # Windows: a profile, no user data
+    assert "signals CloudFormation" in found.needs_https[web.id]
 
 
 def test_a_web_server_left_out_of_the_target_group_is_named(tmp_path):
@@ -122,13 +122,15 @@ def test_a_web_server_left_out_of_the_target_group_is_named(tmp_path):
     found = _roles(broken)
     assert [h.name for h in found.served] == ["WebServer1"]
     ((host_id, why),) = found.unserved_web.items()
-    assert host_id.endswith("WebServer2") and "security groups" in why
+    assert host_id.endswith("WebServer2") and "user data is the served hosts'" in why
     assert host_id in found.needs_https  # it still signals: its readiness path is probed
 
 
-def test_an_extra_ordinary_host_is_plain_not_a_bastion(tmp_path):
+@pytest.mark.parametrize("group", ["WorkerSecurityGroup", "WebSecurityGroup"])
+def test_an_extra_ordinary_host_is_plain_not_a_bastion(tmp_path, group):
+    """With its own group or the web servers' one: it runs no service, so it is no web server."""
     changed = copy_set(SET, tmp_path / "set")
-    extra_plain_host(changed)
+    extra_plain_host(changed, group)
     rename_everywhere(changed, "WebServer", "Frontend")
     found = _roles(changed)
     assert [h.name for h in found.plain] == ["Worker"]
