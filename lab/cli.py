@@ -17,11 +17,9 @@ from pathlib import Path
 from lab import checks, cleanup, drill, keep, plan, roles, rows
 from lab.cloudinit import BootError
 from lab.hosts import StartError
+from lab.reading import read_set
 from lab.session import Session
-from lab.support import emulated
-from verify import files, instance_facts, reader, validate
 from verify.errors import SetError
-from verify.evaluate import evaluate
 
 READY_TIMEOUT = 20.0
 
@@ -115,17 +113,6 @@ def _problem(args: argparse.Namespace) -> str:
     return ""
 
 
-def read_set(args: argparse.Namespace):
-    """(model, roles, refusals): the set read once, as CloudFormation would evaluate it."""
-    stacks = evaluate(files.load(args.directory, args.master), dict(args.parameter))
-    model = reader.read(stacks)
-    refusals = [str(refusal) for refusal in validate.problems(model)]
-    if refusals:
-        return None, None, refusals
-    model = emulated(model)
-    return model, roles.find(model, instance_facts.read(stacks)), []
-
-
 def run_plan(session: Session, found: roles.Roles, with_drill: bool) -> list[rows.Row]:
     steps = plan.Plan(session, found)
     for host in found.foreign_appliances:
@@ -181,14 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
-        model, found, refusals = read_set(args)
+        reading = read_set(args.directory, args.master, dict(args.parameter))
     except SetError as exc:
         print(f"error: {args.directory}: {exc}", file=sys.stderr)
         return 2
-    for refusal in refusals:
+    for refusal in reading.refusals:
         print(f"error: {args.directory}: refused as AWS would: {refusal}", file=sys.stderr)
-    if refusals:
+    if reading.refusals:
         return 2
+    model, found = reading.model, reading.roles
     problem = _machine_problem()  # after reading: a set's faults show without root too
     if problem:
         print(f"error: {problem}", file=sys.stderr)

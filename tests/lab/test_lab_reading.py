@@ -15,8 +15,7 @@ from lab_mutations import (
 
 from lab import roles
 from lab.cli import main
-from verify import files, instance_facts, reader
-from verify.evaluate import evaluate
+from lab.reading import read_set
 
 REPO = Path(__file__).resolve().parents[2]
 SET = REPO / "output" / "aws" / "single-vpc"
@@ -99,8 +98,7 @@ def test_bad_parameters_and_masters_are_one_error_line(capsys, tmp_path):
 
 
 def _roles(directory: Path) -> roles.Roles:
-    stacks = evaluate(files.load(directory))
-    return roles.find(reader.read(stacks), instance_facts.read(stacks))
+    return read_set(directory).roles
 
 
 def test_roles_of_the_committed_set_come_from_its_paths():
