@@ -46,8 +46,8 @@ def drill(plan: Plan) -> None:
     if pinned is not None:
         existing_flow(plan, pinned, victim.name, group.rebalance)
     ports = plan.http_ports[-1:]
-    rows = plan.egress("5 failure", f" with {victim.name} down", icmp=False, ports=ports)
-    if len(appliances) > 1:  # with one appliance, GWLB fails open to the stopped one
+    if len(appliances) > 1:  # with one appliance, "every appliance down" below says it all
+        rows = plan.egress("5 failure", f" with {victim.name} down", icmp=False, ports=ports)
         for row in rows:
             if victim.name in row.appliance:
                 row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"

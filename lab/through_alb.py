@@ -42,7 +42,13 @@ def step(plan: Plan) -> None:
 
     def each_path(node: tuple[Alb, str]) -> list:
         # One path after the other: the node's round robin then alternates over the targets.
-        return [_through_node(plan, node[0], node[1], texts, path) for _, path in paths]
+        answers = [_through_node(plan, node[0], node[1], texts, "/")]
+        for _, path in paths[1:]:
+            if not answers[0][0]:  # no target answered even the page: spare the timeouts
+                answers.append(({}, ["not tried: no target answered the page through this node"]))
+            else:
+                answers.append(_through_node(plan, node[0], node[1], texts, path))
+        return answers
 
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         found = list(pool.map(each_path, nodes))
