@@ -8,7 +8,8 @@ STAMP_AWS := $(VENV)/.installed-aws
 STAMP_TEST := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help templates routes lab test lint checkov format bench-appliance publish deploy smoke delete clean-venv
+.PHONY: help templates routes lab test lint checkov format bench-appliance publish deploy watch \
+  preflight smoke delete clean-venv
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -23,12 +24,15 @@ $(VENV)/.installed-%: requirements/%.txt requirements/templates.txt | $(VENV)/bi
 $(STAMP_AWS): requirements/aws.txt
 $(STAMP_TEST): requirements/test.txt requirements/aws.txt
 
-templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n and/or AZS=n, into build/
-ifeq ($(APP_VPCS)$(AZS),)
+templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n, AZS=n or APPLIANCE=byo, into build/
+ifeq ($(APP_VPCS)$(AZS)$(APPLIANCE),)
 	$(PY) templates.py --partition both --architecture both --output output
+else ifneq ($(APPLIANCE),)
+	$(PY) templates.py --partition both --architecture both --appliance '$(APPLIANCE)' \
+	  --az-count '$(or $(AZS),2)' --output build
 else
 	$(PY) templates.py --partition both --architecture separated-vpc \
-	  --app-vpcs $(or $(APP_VPCS),1) --az-count $(or $(AZS),2) --output build
+	  --app-vpcs '$(or $(APP_VPCS),1)' --az-count '$(or $(AZS),2)' --output build
 endif
 
 routes: $(STAMP_TEMPLATES) ## Trace every flow through each set's route tables (SET=dir for one set, any author's)
@@ -67,28 +71,44 @@ format: $(STAMP_TEST) ## Apply ruff's fixes and formatting
 bench-appliance: $(STAMP_TEST) ## Appliance on Python 3.9 as shipped: echo, cached flows, new-flow storm, full parse (root)
 	$(PY) -m benchmarks.appliance
 
+# Values reach the shell single-quoted (STACK='x;echo hi' is a stack name, not a command).
+q = '$(subst ','\'',$(1))'
+# A flag and its quoted value, only when the value is set.
+opt = $(if $(2),$(1) $(call q,$(2)))
+# operate's own exit code is printed when it fails: make itself can only exit 0 or 2.
+# Scripts should call `python -m operate` for 0 done, 1 failed or rolled back, 2 refused, 130
+# interrupted.
+OPERATE = $(PY) -m operate
+REPORT = || { code=$$?; echo "make: operate exited $$code ($$(case $$code in 1) echo failed or rolled back;; 2) echo refused, nothing changed;; 130) echo interrupted;; *) echo error;; esac))" >&2; exit $$code; }
+COMMON = --stack $(call q,$(STACK)) $(call opt,--region,$(REGION)) $(call opt,--profile,$(PROFILE))
+
 publish: $(STAMP_AWS) ## Upload a set: make publish BUCKET=b [PREFIX=p] [ARCH=a] [REGION=r] [ARGS=...]
 	@test -n "$(BUCKET)" || { echo "error: set BUCKET=<bucket name>"; exit 2; }
-	$(PY) publish.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX)) \
-	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) $(ARGS)
+	$(PY) publish.py --bucket $(call q,$(BUCKET)) $(call opt,--prefix,$(PREFIX)) \
+	  $(call opt,--architecture,$(ARCH)) $(call opt,--region,$(REGION)) $(ARGS)
 
-deploy: $(STAMP_AWS) ## Deploy: make deploy STACK=s KEY=k BASTION_CIDR=c [BUCKET=b | TEMPLATE_URL=u] [REGION=r] [PROFILE=p] [ARCH=a]
+deploy: $(STAMP_AWS) ## Deploy: make deploy STACK=s KEY=k BASTION_CIDR=c [BUCKET=b | TEMPLATE_URL=u] [ZONES=a,b] [REGION=r] [PROFILE=p] [ARCH=a]
 	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
-	$(PY) -m operate deploy --stack $(STACK) $(if $(KEY),--key-pair $(KEY)) \
-	  $(if $(BASTION_CIDR),--bastion-cidr $(BASTION_CIDR)) $(if $(BUCKET),--bucket $(BUCKET)) \
-	  $(if $(PREFIX),--prefix $(PREFIX)) $(if $(TEMPLATE_URL),--template-url $(TEMPLATE_URL)) \
-	  $(if $(ARCH),--architecture $(ARCH)) $(if $(REGION),--region $(REGION)) \
-	  $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+	@$(OPERATE) deploy $(COMMON) $(call opt,--key-pair,$(KEY)) \
+	  $(call opt,--bastion-cidr,$(BASTION_CIDR)) $(call opt,--bucket,$(BUCKET)) \
+	  $(call opt,--prefix,$(PREFIX)) $(call opt,--template-url,$(TEMPLATE_URL)) \
+	  $(call opt,--architecture,$(ARCH)) $(call opt,--availability-zones,$(ZONES)) $(ARGS) $(REPORT)
+
+watch: $(STAMP_AWS) ## Follow a stack's latest operation to its end (after Ctrl-C): make watch STACK=s [REGION=r]
+	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
+	@$(OPERATE) watch $(COMMON) $(ARGS) $(REPORT)
+
+preflight: $(STAMP_AWS) ## Quotas a set needs vs the account's: make preflight [REGION=r] [ARCH=a] [ZONES=a,b] [PROFILE=p]
+	@$(OPERATE) preflight $(call opt,--region,$(REGION)) $(call opt,--profile,$(PROFILE)) \
+	  $(call opt,--architecture,$(ARCH)) $(call opt,--availability-zones,$(ZONES)) $(ARGS) $(REPORT)
 
 smoke: $(STAMP_AWS) ## Test a deployed stack through the AWS APIs: make smoke STACK=s [REGION=r] [PROFILE=p] [ARGS=...]
 	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
-	$(PY) -m operate smoke --stack $(STACK) $(if $(REGION),--region $(REGION)) \
-	  $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+	@$(OPERATE) smoke $(COMMON) $(ARGS) $(REPORT)
 
 delete: $(STAMP_AWS) ## Delete a stack, report what stayed and why: make delete STACK=s [REGION=r] [PROFILE=p]
 	@test -n "$(STACK)" || { echo "error: set STACK=<stack name>"; exit 2; }
-	$(PY) -m operate delete --stack $(STACK) $(if $(REGION),--region $(REGION)) \
-	  $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+	@$(OPERATE) delete $(COMMON) $(ARGS) $(REPORT)
 
 clean-venv: ## Remove .venv and .venv-checkov
 	rm -rf $(VENV) .venv-checkov

@@ -7,9 +7,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from publisher.errors import PublishError, UsageError
+from publisher.clients import boto3_client, configured_region
+from publisher.errors import PublishError
 from publisher.plan import describe, launch_lines
 from publisher.run import ClientFactory, Request, publish
 from publisher.templates import ARCHITECTURES
@@ -17,58 +17,42 @@ from publisher.templates import ARCHITECTURES
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "output"
 
 
-def boto3_client(profile: str | None, region: str, endpoint_url: str | None) -> Any:
-    """S3 client found the usual boto3 way (profile, environment, instance role)."""
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.Session(profile_name=profile, region_name=region)
-    # Virtual-hosted addressing matches the URLs written into the master; a custom endpoint
-    # (a local S3 stand-in) is addressed by path, as it has no per-bucket host names.
-    addressing = "path" if endpoint_url else "virtual"
-    config = Config(s3={"addressing_style": addressing}, retries={"mode": "standard"})
-    return session.client("s3", endpoint_url=endpoint_url, config=config)
-
-
-def configured_region(profile: str | None) -> str | None:
-    """Region from the profile or environment, read from local configuration only."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        return boto3.Session(profile_name=profile).region_name
-    except ProfileNotFound:
-        raise UsageError(f"AWS profile {profile!r} not found in the AWS config files") from None
-
-
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    command_line = argparse.ArgumentParser(
         prog="publish.py",
         description="Upload a generated template set to S3 (private objects), rewrite the "
         "master's nested TemplateURLs, and print how to launch it.",
     )
-    p.add_argument("--bucket", required=True, help="target bucket; its region picks the partition")
-    p.add_argument("--prefix", help="key prefix inside the bucket, e.g. quickstart/v1")
-    p.add_argument("--architecture", choices=ARCHITECTURES, default="single-vpc")
-    p.add_argument(
+    command_line.add_argument(
+        "--bucket", required=True, help="target bucket; its region picks the partition"
+    )
+    command_line.add_argument("--prefix", help="key prefix inside the bucket, e.g. quickstart/v1")
+    command_line.add_argument("--architecture", choices=ARCHITECTURES, default="single-vpc")
+    command_line.add_argument(
         "--region",
         help="region for the first request and for --create-bucket; required by --dry-run "
         "(default: the profile's or environment's region)",
     )
-    p.add_argument("--profile", help="AWS named profile")
-    p.add_argument("--endpoint-url", help="S3 endpoint to use instead of AWS's (tests, stand-ins)")
-    p.add_argument(
+    command_line.add_argument("--profile", help="AWS named profile")
+    command_line.add_argument(
+        "--endpoint-url", help="S3 endpoint to use instead of AWS's (tests, stand-ins)"
+    )
+    command_line.add_argument(
         "--stack-name", help="stack name in the launch link (default gwlb-<architecture>)"
     )
-    p.add_argument("--create-bucket", action="store_true", help="create the bucket if missing")
-    p.add_argument("--dry-run", action="store_true", help="print the plan; make no request")
-    p.add_argument(
+    command_line.add_argument(
+        "--create-bucket", action="store_true", help="create the bucket if missing"
+    )
+    command_line.add_argument(
+        "--dry-run", action="store_true", help="print the plan; make no request"
+    )
+    command_line.add_argument(
         "--output",
         type=Path,
         default=DEFAULT_OUTPUT,
         help="generated templates directory (default: output/ beside publish.py)",
     )
-    return p
+    return command_line
 
 
 def main(argv: Sequence[str] | None = None, client_factory: ClientFactory | None = None) -> int:

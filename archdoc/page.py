@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from archdoc import quotas
 from core import cfn_yaml, naming
 from generator.model import Component, ComponentKind, Subnet, Target, TargetKind, Tier, Topology
 from generator.stacks.appliances import ROOT_VOLUME_GIB
@@ -35,6 +36,7 @@ def render(topology: Topology, partition: str, templates: dict[str, str]) -> str
         "GWLB endpoint, the same one in both directions; the appliances' own egress crosses "
         "none.\n\n" + routepath.table(flows, net),
         "## Billable resources\n\n" + billable(topology),
+        "## Account quotas\n\n" + quotas.section(parsed),
     ]
     return "\n\n".join(parts) + "\n"
 

@@ -119,15 +119,6 @@ def stack_id(concern: str, prefix: str = "") -> str:
     return f"{prefix}{concern}Stack"
 
 
-def id_output(logical: str) -> str:
-    """The output that hands a resource's ID to other stacks, e.g. PublicSubnet1Id."""
-    return f"{logical}Id"
-
-
-def private_ip_output(logical: str) -> str:
-    return f"{logical}PrivateIp"
-
-
 def nested_output_attribute(output: str) -> str:
     """The GetAtt attribute of a nested stack's output, e.g. Outputs.VpcId."""
     return f"Outputs.{output}"
@@ -209,3 +200,59 @@ def parse_resource_ref(ref: str) -> tuple[str, str]:
     """(stack, logical ID) of a symbolic physical ID made by resource_ref."""
     stack, _, logical = ref.rpartition("/")
     return stack, logical
+
+
+# Outputs a resource's stack gives about it: its ID, private IP, and the commands to reach it.
+ID_OUTPUT = "Id"
+PRIVATE_IP_OUTPUT = "PrivateIp"
+SESSION_COMMAND_OUTPUT = "SessionCommand"
+PORT_FORWARD_OUTPUT = "PortForwardCommand"
+ALB_URL_OUTPUT = "AlbUrl"
+_WEB_SERVER_OUTPUT = re.compile(r"^WebServer(?P<number>[1-9][0-9]*)(?P<field>[A-Z][A-Za-z]*)$")
+_APP_PREFIX = re.compile(r"^App(?P<number>[1-9][0-9]*)$")
+
+
+def resource_output(logical: str, field: str = ID_OUTPUT) -> str:
+    """The output naming one field of a resource, e.g. WebServer1 + Id = WebServer1Id."""
+    return f"{logical}{field}"
+
+
+def parse_app_prefix(prefix: str) -> int:
+    """The number of an application VPC prefix (App2 gives 2); 0 for no prefix (single-vpc)."""
+    if not prefix:
+        return 0
+    match = _APP_PREFIX.match(prefix)
+    if match is None:
+        raise ValueError(f"{prefix!r} is not an application VPC prefix")
+    return int(match["number"])
+
+
+def parse_web_server_output(name: str) -> tuple[str, int, str] | None:
+    """(VPC prefix, web server number, field) of a master output such as App2WebServer1Id;
+    None for any other output."""
+    try:
+        prefix, rest = parse_prefixed(name)
+    except ValueError:
+        return None
+    match = _WEB_SERVER_OUTPUT.match(rest)
+    if match is None or (prefix and not _APP_PREFIX.match(prefix)):
+        return None
+    return prefix, int(match["number"]), match["field"]
+
+
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+
+
+def validate_stack_name(name: str) -> str:
+    """The stack name, or ValueError saying CloudFormation's rule: letters, digits and hyphens,
+    a letter first, at most 128 characters."""
+    if not _STACK_NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid stack name {name!r}: use letters, digits and hyphens, "
+            "starting with a letter, at most 128 characters"
+        )
+    return name
+
+
+# The master parameter that pins the set's zones; empty means Fn::GetAZs picks them.
+AVAILABILITY_ZONES_PARAMETER = "AvailabilityZones"

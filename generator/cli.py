@@ -76,6 +76,18 @@ def parser(prog: str = "python -m generator") -> argparse.ArgumentParser:
     p.add_argument(
         "--appliances-per-az", type=int, default=1, help="appliance instances per AZ (default: 1)"
     )
+    p.add_argument(
+        "--appliance",
+        default="ours",
+        help="ours (installed from user data) or byo (your image: ApplianceAmiId, optional "
+        "ApplianceUserData and the health check become master parameters) (default: ours)",
+    )
+    p.add_argument(
+        "--byo-readiness",
+        default="gwlb",
+        help="byo: gwlb (the stack completes once traffic crosses healthy appliances) or "
+        "signal (your image signals the appliance group itself) (default: gwlb)",
+    )
     p.add_argument("--output", default="output", help="output directory (default: output)")
     return p
 
@@ -96,6 +108,8 @@ def _options(args: argparse.Namespace, architecture: str) -> Options:
         subnet_prefix=args.subnet_prefix,
         subnet_cidrs=explicit,
         appliances_per_az=args.appliances_per_az,
+        appliance=args.appliance,
+        byo_readiness=args.byo_readiness,
         app_vpcs=args.app_vpcs,
         app_vpc_cidr=args.app_vpc_cidr,
     )

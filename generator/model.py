@@ -136,6 +136,8 @@ class Topology:
     route_tables: tuple[RouteTable, ...]
     components: tuple[Component, ...] = ()
     appliances_per_az: int = 1
+    appliance: str = "ours"  # or "byo": the user's image
+    byo_readiness: str = "gwlb"
 
     def vpc(self, name: str) -> Vpc:
         for vpc in self.vpcs:

@@ -17,6 +17,11 @@ MIN_AZS, MAX_AZS = 2, 3
 MAX_APPLIANCES_PER_AZ = 4
 # Ten application VPCs of three AZs keep the master within CloudFormation's 200 outputs.
 MAX_APP_VPCS = 10
+# Whose appliance the set runs: ours (installed from user data) or an image the user brings.
+APPLIANCES = ("ours", "byo")
+# How a brought image's readiness is known: it signals CloudFormation itself, or the stack
+# relies on the GWLB (the web servers' signals cross it and its healthy appliances).
+BYO_READINESS = ("gwlb", "signal")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Options:
     # separated-vpc: application VPC k takes the k-th block of this size from here on.
     app_vpcs: int = 1
     app_vpc_cidr: str = "10.1.0.0/16"
+    appliance: str = "ours"
+    byo_readiness: str = "gwlb"
 
     def __post_init__(self) -> None:
         for partition in self.partitions:
@@ -61,6 +68,16 @@ class Options:
             raise OptionsError(
                 f"application VPC count {self.app_vpcs} is out of range 1-{MAX_APP_VPCS}"
             )
+        if self.appliance not in APPLIANCES:
+            raise OptionsError(
+                f"unknown appliance {self.appliance!r}; choose from {', '.join(APPLIANCES)}"
+            )
+        if self.byo_readiness not in BYO_READINESS:
+            raise OptionsError(
+                f"unknown readiness {self.byo_readiness!r}; choose from {', '.join(BYO_READINESS)}"
+            )
+        if self.appliance == "ours" and self.byo_readiness != "gwlb":
+            raise OptionsError("--byo-readiness needs --appliance byo")
         if self.architecture == SINGLE_VPC and (
             self.app_vpcs != 1 or self.app_vpc_cidr != Options.app_vpc_cidr
         ):

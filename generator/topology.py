@@ -63,6 +63,8 @@ def build(options: Options) -> Topology:
         route_tables=tables,
         components=_components(vpcs, subnets),
         appliances_per_az=options.appliances_per_az,
+        appliance=options.appliance,
+        byo_readiness=options.byo_readiness,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from core.naming import validate_stack_name
 from operate.errors import AccessDenied, AwsError, CredentialsError, PartitionError, UsageError
 from publisher.errors import PublishError
 from publisher.naming import partition_of as _publisher_partition_of
@@ -48,15 +49,12 @@ def boto3_factory(profile: str | None, endpoint_url: str | None) -> ClientFactor
     return make
 
 
-def configured_region(profile: str | None) -> str | None:
-    """Region of the profile or environment, read from local configuration only."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
+def checked_stack_name(name: str) -> str:
+    """The stack name, or a UsageError with CloudFormation's rule (core.naming has it)."""
     try:
-        return boto3.Session(profile_name=profile).region_name
-    except ProfileNotFound:
-        raise UsageError(f"AWS profile {profile!r} not found in the AWS config files") from None
+        return validate_stack_name(name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def partition_of(region: str) -> str:
@@ -81,6 +79,7 @@ def error_message(error: Exception) -> str:
 def api_errors(action: str) -> Iterator[None]:
     """Turn a botocore failure during `action` into the one-line error the user sees."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
@@ -96,8 +95,11 @@ def api_errors(action: str) -> Iterator[None]:
         if code in _BAD_CREDENTIALS:
             raise CredentialsError(f"credentials rejected ({code}) on {action}") from None
         raise AwsError(f"{action} failed ({code}): {error_message(error)}") from None
-    except BotoCoreError as error:
-        raise AwsError(f"{action} failed: {error}") from None
+    except (BotoCoreError, ResponseParserError) as error:
+        # ResponseParserError is no BotoCoreError: an answer botocore cannot read (a proxy's
+        # HTML page, a truncated body) would otherwise end in a traceback.
+        first_line = (str(error).splitlines() or [type(error).__name__])[0]
+        raise AwsError(f"{action} failed: {first_line}") from None
 
 
 def check_caller(sts: Any, region: str) -> str:

@@ -1,4 +1,5 @@
-"""What every command gets from outside: clients, region, view, clock, sleep and HTTP fetch."""
+"""What every command gets from outside: clients, region, view, clock, sleep, HTTP fetch, and the
+record of what it did."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from operate.aws import ClientFactory
+from operate.result import RunRecord
 from operate.view import PlainView
+from publisher.clients import boto3_client
 
 # (url, timeout seconds) -> response body; raises OSError on failure
 Fetch = Callable[[str, float], str]
@@ -23,12 +26,6 @@ def http_get(url: str, timeout: float) -> str:
         return response.read(4096).decode("utf-8", "replace")
 
 
-def _boto3_s3(profile: str | None, region: str, endpoint_url: str | None) -> Any:
-    import publish
-
-    return publish.boto3_client(profile, region, endpoint_url)
-
-
 @dataclass
 class Context:
     clients: ClientFactory
@@ -37,11 +34,12 @@ class Context:
     view: PlainView
     profile: str | None = None
     endpoint_url: str | None = None
-    s3_clients: S3Factory = _boto3_s3
+    s3_clients: S3Factory = boto3_client
     fetch: Fetch = http_get
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     cache: dict[str, Any] = field(default_factory=dict)
+    record: RunRecord = field(default_factory=lambda: RunRecord("", ""))
 
     def client(self, service: str) -> Any:
         """One client per service for the command's region."""

@@ -17,7 +17,6 @@ _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-
 # so the keys printed, uploaded and written into the master are the same string.
 _PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 # An S3 object key is at most 1024 bytes; the prefix leaves room for the rest of the key.
 MAX_PREFIX_LENGTH = 900
 # CloudFormation accepts a TemplateURL of at most 1024 characters.
@@ -81,16 +80,6 @@ def validate_region(region: str) -> str:
     if not _REGION.fullmatch(region):
         raise UsageError(f"invalid region {region!r}: expected a region name such as us-east-1")
     return region
-
-
-def validate_stack_name(name: str) -> str:
-    """Return the stack name, or raise UsageError: letters, digits, hyphens, a letter first."""
-    if not _STACK_NAME.fullmatch(name):
-        raise UsageError(
-            f"invalid stack name {name!r}: use letters, digits and hyphens, "
-            "starting with a letter, at most 128 characters"
-        )
-    return name
 
 
 def partition_of(region: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.naming import validate_stack_name
 from publisher import s3
 from publisher.errors import NoSuchBucket, TemplateSetError, UsageError
 from publisher.naming import (
@@ -14,7 +15,6 @@ from publisher.naming import (
     partition_of,
     validate_bucket_name,
     validate_region,
-    validate_stack_name,
 )
 from publisher.plan import Plan, build_plan
 from publisher.templates import ARCHITECTURES, load_template_set
@@ -62,7 +62,10 @@ def publish(
     prefix = normalize_prefix(request.prefix)
     if request.architecture not in ARCHITECTURES:
         raise UsageError(f"invalid architecture {request.architecture!r}: one of {ARCHITECTURES}")
-    stack_name = validate_stack_name(request.stack_name or f"gwlb-{request.architecture}")
+    try:
+        stack_name = validate_stack_name(request.stack_name or f"gwlb-{request.architecture}")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if request.region is not None:
         validate_region(request.region)
         partition_of(request.region)

@@ -12,14 +12,13 @@ import yaml
 
 from core import cfn_yaml
 from core.sets import ARCHITECTURES as ARCHITECTURES
-from core.sets import NESTED_GLOB
+from core.sets import MAX_TEMPLATE_BYTES, NESTED_GLOB, STACK_TYPE
 from publisher.errors import TemplateSetError
 from publisher.naming import MASTER_NAME, PARTITIONS
+from verify import files as set_files
+from verify.contract import unused_files
+from verify.errors import SetError
 
-# CloudFormation reads a template from S3 up to 1 MB.
-MAX_TEMPLATE_BYTES = 1_000_000
-
-_STACK_TYPE = "AWS::CloudFormation::Stack"
 # IAM resource types that need CAPABILITY_IAM, and the properties that give them a custom name
 # (a custom name needs CAPABILITY_NAMED_IAM instead).
 _IAM_NAME_PROPERTIES = {
@@ -56,7 +55,7 @@ def nested_stacks(template: dict[str, Any], name: str) -> dict[str, str]:
     """Logical id -> TemplateURL of each nested stack; each URL must be a plain string."""
     found = {}
     for logical_id, resource in template["Resources"].items():
-        if not isinstance(resource, dict) or resource.get("Type") != _STACK_TYPE:
+        if not isinstance(resource, dict) or resource.get("Type") != STACK_TYPE:
             continue
         url = (resource.get("Properties") or {}).get("TemplateURL")
         if not isinstance(url, str):
@@ -82,7 +81,7 @@ def required_capabilities(templates: list[dict[str, Any]]) -> list[str]:
             if not isinstance(resource, dict):
                 continue
             kind = resource.get("Type")
-            if kind == _STACK_TYPE:
+            if kind == STACK_TYPE:
                 expand = True
             if kind in _IAM_NAME_PROPERTIES:
                 iam = True
@@ -148,18 +147,12 @@ def load_template_set(output_root: Path, partition: str, architecture: str) -> T
 
     on_disk = {p.name for p in directory.glob(NESTED_GLOB) if p.is_file()}
     for logical_id, file_name in sorted(references.items()):
+        # The publisher rewrites plain file names only; the set reader matches any URL form.
         if "/" in file_name or "\\" in file_name or file_name not in on_disk:
             raise TemplateSetError(
                 f"{MASTER_NAME}: nested stack {logical_id} refers to {file_name!r}, "
                 f"which is not a Nested-*.yml file in {directory}: run `make templates`"
             )
-    unreferenced = sorted(on_disk - set(references.values()))
-    if unreferenced:
-        raise TemplateSetError(
-            f"{', '.join(unreferenced)} in {directory} not referenced by {MASTER_NAME} "
-            "(stale output?): run `make templates`"
-        )
-
     nested = tuple(TemplateFile(n, _read(directory / n)) for n in sorted(on_disk))
     parsed = [master_data]
     for item in nested:
@@ -169,6 +162,16 @@ def load_template_set(output_root: Path, partition: str, architecture: str) -> T
                 f"{item.name} nests stacks itself; only the master's nested stacks are published"
             )
         parsed.append(data)
+
+    try:
+        unreferenced = unused_files(set_files.load(directory, master=MASTER_NAME))
+    except SetError as error:
+        raise TemplateSetError(str(error)) from None
+    if unreferenced:
+        raise TemplateSetError(
+            f"{', '.join(unreferenced)} in {directory} not referenced by {MASTER_NAME} "
+            "(stale output?): run `make templates`"
+        )
 
     parameters = master_data.get("Parameters") or {}
     without_default = tuple(

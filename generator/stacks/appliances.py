@@ -3,7 +3,7 @@ user data installs appliance/ from the template itself; the group completes once
 
 from __future__ import annotations
 
-from troposphere import Base64, GetAtt, Ref, Sub, autoscaling, ec2
+from troposphere import Base64, Equals, GetAtt, If, Not, Ref, Sub, autoscaling, ec2
 from troposphere.policies import (
     AutoScalingRollingUpdate,
     CreationPolicy,
@@ -22,6 +22,7 @@ from generator.stacks.security import rule
 from generator.stacks.ssm_role import instance_profile, signal_policy
 
 CONCERN = "Appliances"
+HAS_USER_DATA = "ApplianceHasUserData"
 GROUP_ID = "ApplianceGroup"
 SIGNAL_TIMEOUT = "PT15M"
 # Explicit rather than the AMI's default, so the flow log's rotation budget has a known disk.
@@ -37,14 +38,17 @@ def build(topology: Topology, catalogue: dict) -> Nested:
         topology,
     )
     _add_security_group(builder, topology)
-    signal_policy(builder, "Appliance", "ApplianceSignalPolicy")
-    _add_launch_template(builder)
+    if _signals(topology):
+        signal_policy(builder, "Appliance", "ApplianceSignalPolicy")
+    _add_launch_template(builder, topology)
     _add_group(builder, topology)
     return builder.done()
 
 
 def _add_security_group(builder: NestedBuilder, topology: Topology) -> None:
     vpc = topology.inspection_vpc
+    ours = topology.appliance == "ours"
+    health_port = HEALTH_PORT if ours else builder.master("ApplianceHealthPort")
     gwlb_subnets = topology.one(ComponentKind.GWLB, vpc.name).subnets
     ingress, egress = [], []
     for subnet in gwlb_subnets:
@@ -54,7 +58,7 @@ def _add_security_group(builder: NestedBuilder, topology: Topology) -> None:
         ingress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve from the GWLB node in {where}"))
         egress.append(rule("udp", GENEVE_PORT, cidr, f"Geneve back to the GWLB node in {where}"))
         ingress.append(
-            rule("tcp", HEALTH_PORT, cidr, f"Health checks from the GWLB node in {where}")
+            rule("tcp", health_port, cidr, f"Health checks from the GWLB node in {where}")
         )
     egress.append(rule("tcp", 443, "0.0.0.0/0", "HTTPS to Session Manager and CloudFormation"))
     builder.template.add_resource(
@@ -69,12 +73,32 @@ def _add_security_group(builder: NestedBuilder, topology: Topology) -> None:
     )
 
 
-def _add_launch_template(builder: NestedBuilder) -> None:
+def _signals(topology: Topology) -> bool:
+    """Whether each appliance signals the group: ours does once healthy; a brought image only
+    when its owner says so (else the web servers' signals, which cross the GWLB, gate the
+    stack)."""
+    return topology.appliance == "ours" or topology.byo_readiness == "signal"
+
+
+def _image_and_user_data(builder: NestedBuilder, topology: Topology) -> dict:
+    if topology.appliance == "ours":
+        return {
+            "ImageId": builder.master("LinuxAmiId"),
+            "UserData": Base64(Sub(userdata.appliance(GROUP_ID))),
+        }
+    given = builder.master("ApplianceUserData")
+    builder.template.add_condition(HAS_USER_DATA, Not(Equals(given, "")))
+    return {
+        "ImageId": builder.master("ApplianceAmiId"),
+        "UserData": If(HAS_USER_DATA, given, Ref("AWS::NoValue")),
+    }
+
+
+def _add_launch_template(builder: NestedBuilder, topology: Topology) -> None:
     builder.template.add_resource(
         ec2.LaunchTemplate(
             "ApplianceLaunchTemplate",
             LaunchTemplateData=ec2.LaunchTemplateData(
-                ImageId=builder.master("LinuxAmiId"),
                 InstanceType=builder.master("ApplianceInstanceType"),
                 IamInstanceProfile=ec2.IamInstanceProfile(
                     Name=instance_profile(builder, "Appliance")
@@ -84,10 +108,35 @@ def _add_launch_template(builder: NestedBuilder) -> None:
                 BlockDeviceMappings=encrypted_root(
                     LINUX_ROOT_DEVICE, launch_template=True, size_gib=ROOT_VOLUME_GIB
                 ),
-                UserData=Base64(Sub(userdata.appliance(GROUP_ID))),
+                **_image_and_user_data(builder, topology),
             ),
         )
     )
+
+
+def _readiness(desired: Ref, smallest: Ref, signals: bool) -> dict:
+    """Creation waits for one signal per appliance when appliances signal; a rolling update
+    brings in one new appliance at a time while the fewest allowed stay in service, and the
+    existing flows of a replaced one move to the others (rebalance)."""
+    rolling = {"MinInstancesInService": smallest, "MaxBatchSize": "1"}
+    if not signals:
+        return {
+            "UpdatePolicy": UpdatePolicy(
+                AutoScalingRollingUpdate=AutoScalingRollingUpdate(**rolling, PauseTime="PT5M")
+            )
+        }
+    return {
+        "CreationPolicy": CreationPolicy(
+            ResourceSignal=ResourceSignal(Count=desired, Timeout=SIGNAL_TIMEOUT)
+        ),
+        # In place before any appliance boots, so its first signal is allowed.
+        "DependsOn": ["ApplianceSignalPolicy"],
+        "UpdatePolicy": UpdatePolicy(
+            AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+                **rolling, WaitOnResourceSignals=True, PauseTime=SIGNAL_TIMEOUT
+            )
+        ),
+    }
 
 
 def _add_group(builder: NestedBuilder, topology: Topology) -> None:
@@ -114,21 +163,7 @@ def _add_group(builder: NestedBuilder, topology: Topology) -> None:
             Tags=[
                 autoscaling.Tag("Name", builder.name_value("appliance"), True),
             ],
-            CreationPolicy=CreationPolicy(
-                ResourceSignal=ResourceSignal(Count=desired, Timeout=SIGNAL_TIMEOUT)
-            ),
-            # In place before any appliance boots, so its first signal is allowed.
-            DependsOn=["ApplianceSignalPolicy"],
-            UpdatePolicy=UpdatePolicy(
-                # One new appliance at a time, each signalling like at creation, while the fewest
-                # allowed stay in service: existing flows move off a replaced one (rebalance).
-                AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    MinInstancesInService=smallest,
-                    MaxBatchSize="1",
-                    WaitOnResourceSignals=True,
-                    PauseTime=SIGNAL_TIMEOUT,
-                )
-            ),
+            **_readiness(desired, smallest, _signals(topology)),
         )
     )
     builder.template.add_resource(

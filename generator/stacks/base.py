@@ -25,7 +25,7 @@ from troposphere import (
 
 from core import naming
 from generator.model import CidrSource, Subnet, Topology, Vpc, VpcRole
-from generator.stacks.parameters import ZONES_PARAMETER, ParamSpec
+from generator.stacks.parameters import ParamSpec
 
 # Logical ID of the VPC inside whichever template builds it.
 VPC_ID = "Vpc"
@@ -137,7 +137,7 @@ class NestedBuilder:
     def availability_zone(self, index: int):
         """The zone of AZ `index`: from the master's AvailabilityZones when it names zones,
         else the region's own order. One condition per template, whatever the AZ count."""
-        zones = self.master(ZONES_PARAMETER)
+        zones = self.master(naming.AVAILABILITY_ZONES_PARAMETER)
         if ZONES_GIVEN not in self.template.conditions:
             self.template.add_condition(ZONES_GIVEN, Not(Equals(zones, "")))
         chosen = If(ZONES_GIVEN, zones, Join(",", GetAZs("")))
@@ -164,7 +164,7 @@ class NestedBuilder:
         if subnet.vpc in self.local:
             return Ref(sid)
         stack = network_stack(self.topology.vpc(subnet.vpc))
-        return self.output_of_stack(stack, naming.id_output(sid), "AWS::EC2::Subnet::Id")
+        return self.output_of_stack(stack, naming.resource_output(sid), "AWS::EC2::Subnet::Id")
 
     def vpc_cidr(self, vpc: Vpc) -> Ref:
         """The VPC's block, as the master parameter that sets it."""

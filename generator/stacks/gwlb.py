@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import Ref, Sub, ec2
+from troposphere import Equals, If, Not, Ref, Sub, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from core import naming
@@ -14,6 +14,7 @@ CONCERN = "GWLB"
 GENEVE_PORT = 6081
 HEALTH_PORT = 80
 HEALTH_PATH = "/health"
+HEALTH_HAS_PATH = "HealthCheckHasPath"
 TARGET_GROUP_ATTRIBUTES = {
     # 5-tuple flow hashing, the GWLB's own, stated rather than left to a default: a
     # configurable TCP idle timeout needs it, and 2- or 3-tuple stickiness would pin whole host
@@ -76,11 +77,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             Port=GENEVE_PORT,
             VpcId=vpc_id,
             TargetType="instance",
-            # The appliance answers its own health endpoint only while every worker turns, so a
-            # dead data plane leaves the group (the replaced quickstart probed sshd instead).
-            HealthCheckProtocol="HTTP",
-            HealthCheckPort=str(HEALTH_PORT),
-            HealthCheckPath=HEALTH_PATH,
+            **_health_check(builder),
             HealthCheckIntervalSeconds=10,
             HealthyThresholdCount=2,
             UnhealthyThresholdCount=2,
@@ -114,6 +111,27 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
     builder.output("GatewayLoadBalancerArn", Ref("GatewayLoadBalancer"), "Gateway Load Balancer.")
 
 
+def _health_check(builder: NestedBuilder) -> dict:
+    """Our appliance answers its own health endpoint only while every worker turns, so a dead
+    data plane leaves the group (the replaced quickstart probed sshd instead). A brought image
+    is checked as its parameters say; a path only where the protocol has one."""
+    if builder.topology.appliance == "ours":
+        return {
+            "HealthCheckProtocol": "HTTP",
+            "HealthCheckPort": str(HEALTH_PORT),
+            "HealthCheckPath": HEALTH_PATH,
+        }
+    protocol = builder.master("ApplianceHealthProtocol")
+    builder.template.add_condition(HEALTH_HAS_PATH, Not(Equals(protocol, "TCP")))
+    return {
+        "HealthCheckProtocol": protocol,
+        "HealthCheckPort": builder.master("ApplianceHealthPort"),
+        "HealthCheckPath": If(
+            HEALTH_HAS_PATH, builder.master("ApplianceHealthPath"), Ref("AWS::NoValue")
+        ),
+    }
+
+
 def add_endpoints(builder: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> None:
     """One GWLB endpoint per endpoint subnet of `vpc`, on the given endpoint service."""
     for endpoint in builder.topology.placed(ComponentKind.GWLB_ENDPOINT, vpc.name):
@@ -129,5 +147,5 @@ def add_endpoints(builder: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> Non
             )
         )
         builder.output(
-            naming.id_output(logical), Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}."
+            naming.resource_output(logical), Ref(logical), f"GWLB endpoint in AZ {subnet.az + 1}."
         )

@@ -22,7 +22,9 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
     )
 
     def target(route):
-        return builder.output_of("GWLB", naming.id_output(naming.endpoint_id(route.target.az)))
+        return builder.output_of(
+            "GWLB", naming.resource_output(naming.endpoint_id(route.target.az))
+        )
 
     for table in topology.route_tables:
         if table.subnet.vpc != vpc.name:
@@ -30,7 +32,7 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
         if not any(r.target.kind is TargetKind.GWLB_ENDPOINT for r in table.routes):
             continue
         table_ref = builder.output_of(
-            "Network", naming.id_output(naming.route_table_id(table.subnet))
+            "Network", naming.resource_output(naming.route_table_id(table.subnet))
         )
         add_routes(builder, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
     return builder.done()

@@ -116,9 +116,9 @@ def _add_subnets(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool) ->
         )
         # Other stacks read the IDs of the subnets they place things in, and of the tables they
         # add endpoint routes to.
-        builder.output(naming.id_output(sid), Ref(sid), f"ID of the {what}.")
+        builder.output(naming.resource_output(sid), Ref(sid), f"ID of the {what}.")
         if export_route_tables:
-            builder.output(naming.id_output(rt), Ref(rt), f"Route table of the {what}.")
+            builder.output(naming.resource_output(rt), Ref(rt), f"Route table of the {what}.")
 
 
 def _add_gateways(builder: NestedBuilder, vpc: Vpc) -> None:

@@ -26,7 +26,6 @@ WINDOWS_AMI = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-
 
 ZONES_GROUP = "Availability Zones"
 NETWORK_GROUP = "Network"
-ZONES_PARAMETER = "AvailabilityZones"
 ACCESS_GROUP = "Access"
 INSTANCE_GROUP = "Instances"
 FLEET_GROUP = "Appliance fleet"
@@ -74,7 +73,7 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
     zones = topology.az_count
     specs = [
         ParamSpec(
-            ZONES_PARAMETER,
+            naming.AVAILABILITY_ZONES_PARAMETER,
             "String",
             "Availability Zones",
             ZONES_GROUP,
@@ -171,7 +170,58 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
         ),
     ]
     specs += _fleet_specs(topology)
+    if topology.appliance == "byo":
+        specs += _byo_specs()
     return {spec.name: spec for spec in specs}
+
+
+def _byo_specs() -> list[ParamSpec]:
+    """The image a user brings in place of ours, and how the GWLB checks its health."""
+    return [
+        ParamSpec(
+            "ApplianceAmiId",
+            "AWS::EC2::Image::Id",
+            "Appliance image",
+            FLEET_GROUP,
+            "Your appliance's AMI (a vendor's or your own). It must answer Geneve on UDP 6081 "
+            "with the AWS options intact, and the health check below.",
+        ),
+        ParamSpec(
+            "ApplianceUserData",
+            "String",
+            "Appliance user data (base64)",
+            FLEET_GROUP,
+            "Optional user data for your image, base64-encoded as EC2 takes it; empty for none.",
+            default="",
+        ),
+        ParamSpec(
+            "ApplianceHealthProtocol",
+            "String",
+            "Health check protocol",
+            FLEET_GROUP,
+            "How the GWLB checks an appliance: HTTP, HTTPS or TCP.",
+            default="TCP",
+            extra={"AllowedValues": ["HTTP", "HTTPS", "TCP"]},
+        ),
+        ParamSpec(
+            "ApplianceHealthPort",
+            "Number",
+            "Health check port",
+            FLEET_GROUP,
+            "The port the GWLB checks; the appliances' group admits it from the GWLB's subnets.",
+            default="80",
+            extra={"MinValue": 1, "MaxValue": 65535},
+        ),
+        ParamSpec(
+            "ApplianceHealthPath",
+            "String",
+            "Health check path",
+            FLEET_GROUP,
+            "HTTP(S) only: the path that answers 200 while the appliance forwards.",
+            default="/",
+            extra={"AllowedPattern": r"^/.*$"},
+        ),
+    ]
 
 
 def _number(low: int, high: int) -> dict:

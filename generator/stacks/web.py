@@ -116,20 +116,22 @@ def _add_servers(builder: NestedBuilder, vpc: Vpc, profile) -> None:
                 DependsOn=["WebSignalPolicy", *_path_in_this_template(builder, subnet)],
             )
         )
-        builder.output(f"{logical}Id", Ref(logical), f"Instance id of web server {number}.")
         builder.output(
-            f"{logical}PrivateIp",
+            naming.resource_output(logical), Ref(logical), f"Instance id of web server {number}."
+        )
+        builder.output(
+            naming.resource_output(logical, naming.PRIVATE_IP_OUTPUT),
             GetAtt(logical, "PrivateIp"),
             f"Private IP of web server {number}.",
         )
         builder.output(
-            f"{logical}SessionCommand",
+            naming.resource_output(logical, naming.SESSION_COMMAND_OUTPUT),
             Sub(f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}}"),
             f"Opens a Session Manager shell on web server {number}.",
         )
         local = LOCAL_PORT_BASE + number
         builder.output(
-            f"{logical}PortForwardCommand",
+            naming.resource_output(logical, naming.PORT_FORWARD_OUTPUT),
             Sub(
                 f"aws ssm start-session --region ${{AWS::Region}} --target ${{{logical}}} "
                 "--document-name AWS-StartPortForwardingSession "
@@ -207,7 +209,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
         )
     )
     builder.output(
-        "AlbUrl",
+        naming.ALB_URL_OUTPUT,
         Sub("http://${ApplicationLoadBalancer.DNSName}/"),
         "Open this: each reload answers 'web server N' through the GWLB. In China, port 80 "
         "of an internet-facing ALB answers only once the account has an ICP filing; until "

@@ -57,3 +57,41 @@ def test_one_table_serves_generator_and_publisher():
     assert publisher_naming.console_host("cn-north-1") == "console.amazonaws.cn"
     assert publisher_naming.s3_host("b", "cn-north-1") == "b.s3.cn-north-1.amazonaws.com.cn"
     assert publisher_naming.s3_host("b", "eu-west-1") == "b.s3.eu-west-1.amazonaws.com"
+
+
+def test_web_server_outputs_are_made_and_parsed_in_one_place():
+    from core import naming
+
+    made = naming.prefixed(
+        naming.app_prefix(12),
+        naming.resource_output(naming.web_server_id(2), naming.SESSION_COMMAND_OUTPUT),
+    )
+    assert made == "App12WebServer3SessionCommand"
+    assert naming.parse_web_server_output(made) == ("App12", 3, "SessionCommand")
+    assert naming.parse_web_server_output("WebServer1Id") == ("", 1, "Id")
+    assert naming.parse_web_server_output("InspectionVpcWebServer1Id") is None
+    assert naming.parse_web_server_output("App1AlbUrl") is None
+    assert naming.parse_app_prefix("App12") == 12 and naming.parse_app_prefix("") == 0
+
+
+def test_the_stack_name_rule():
+    from core.naming import validate_stack_name
+
+    assert validate_stack_name("gwlb-demo-2") == "gwlb-demo-2"
+    for bad in ("2gwlb", "x;echo", "a" * 129, ""):
+        with pytest.raises(ValueError, match="invalid stack name"):
+            validate_stack_name(bad)
+
+
+def test_the_options_a_master_records():
+    from pathlib import Path
+
+    from core import cfn_yaml
+    from core.sets import recorded_options
+
+    master = cfn_yaml.load(
+        Path(__file__).resolve().parents[2] / "output" / "aws-cn" / "separated-vpc" / "CN-GWLB.yml"
+    )
+    architecture, options = recorded_options(master)
+    assert architecture == "separated-vpc" and options["az_count"] == 2
+    assert recorded_options({"Description": "GWLB (separated-vpc, 2 AZ)"}) is None

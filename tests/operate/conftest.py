@@ -14,6 +14,7 @@ import pytest
 
 from operate.__main__ import main
 from tests.aws_offline import moto_url, offline_aws  # noqa: F401 - fixtures for this folder
+from tests.operate.quotas_replay import RecordedServiceQuotas
 from tests.operate.sets import write_set
 
 
@@ -66,6 +67,19 @@ def small_output(tmp_path: Path) -> Path:
     return root
 
 
+def moto_clients(moto_url: str, quotas: str) -> Callable[[str, str], Any]:
+    """Clients of moto, with Service Quotas answered from the recording `quotas`."""
+
+    def make(service: str, region: str) -> Any:
+        # A new session each time: the default one would keep credentials a test removed.
+        client = boto3.Session().client(service, region_name=region, endpoint_url=moto_url)
+        if service == "service-quotas":
+            return RecordedServiceQuotas(quotas, client)
+        return client
+
+    return make
+
+
 @pytest.fixture
 def operate(moto_url: str) -> Callable[..., tuple[int, str, str]]:
     """Run `python -m operate` in-process against moto; returns (code, stdout, stderr)."""
@@ -76,6 +90,7 @@ def operate(moto_url: str) -> Callable[..., tuple[int, str, str]]:
         sys.stderr = err
         try:
             injected.setdefault("sleep", lambda seconds: None)
+            injected.setdefault("clients", moto_clients(moto_url, "raised"))
             code = main([*argv, "--endpoint-url", moto_url], out=out, **injected)
         finally:
             sys.stderr = old_err

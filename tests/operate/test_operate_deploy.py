@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.operate.sets import stack_name, write_set
 
 CIDR = "203.0.113.7/32"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def deploy_args(stack, region, bucket, output, *extra):
@@ -158,8 +160,10 @@ def test_json_stream(operate, bucket_in, key_pair, small_output):
     assert events[0]["path"] == [stack] and events[0]["status"] == "CREATE_IN_PROGRESS"
     assert any(r["path"] == [stack, "NetworkStack"] for r in events)
     result = records[-1]
-    assert result["kind"] == "result" and result["ok"] is True
-    assert result["status"] == "CREATE_COMPLETE" and result["outputs"]["BastionRule"] == CIDR
+    assert result["kind"] == "result" and result["exit_code"] == 0
+    assert result["status"] == "CREATE_COMPLETE" and result["stack"] == stack
+    outputs = next(r for r in records if r["kind"] == "outputs")["outputs"]
+    assert outputs["BastionRule"] == CIDR
     changes = next(r for r in records if r["kind"] == "changes")["changes"]
     assert {c["logical_id"] for c in changes} == {"NetworkStack", "MarkerTopic"}
 
@@ -210,11 +214,12 @@ def test_template_url_without_bucket(admin, operate, bucket_in, key_pair, small_
 def test_no_execute_changes_nothing(admin, operate, bucket_in, key_pair, small_output):
     region = "us-east-1"
     stack = stack_name()
-    code, out, _ = operate(
+    bucket = bucket_in(region)
+    code, out, err = operate(
         *deploy_args(
             stack,
             region,
-            bucket_in(region),
+            bucket,
             small_output,
             "--no-execute",
             "--key-pair",
@@ -223,30 +228,31 @@ def test_no_execute_changes_nothing(admin, operate, bucket_in, key_pair, small_o
             CIDR,
         )
     )
-    assert code == 0 and "--no-execute: nothing created." in out
+    assert (code, err) == (0, "")
+    assert "--no-execute: nothing uploaded, nothing created." in out
     names = [
         s["StackName"] for s in admin("cloudformation", region).list_stacks()["StackSummaries"]
     ]
     assert stack not in names
+    # nothing uploaded either: the shared master key is left as it was
+    assert admin("s3", region).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
 def test_an_update_keeps_the_stacks_architecture():
-    from operate.deploy import architecture_of, choose_architecture
     from operate.errors import UsageError
+    from operate.master import architecture_in, choose_architecture
 
-    separated = {
-        "StackName": "demo",
-        "Description": "GWLB inspection quickstart (separated-vpc, 1 application VPC, 2 AZ, "
-        "aws partition). Creates ...",
-    }
-    assert architecture_of(separated["Description"]) == "separated-vpc"
-    assert architecture_of("some other template") is None
+    # What the master records in its Metadata decides, never its Description's prose.
+    separated = (REPO / "output" / "aws" / "separated-vpc" / "CN-GWLB.yml").read_text()
+    assert architecture_in(separated) == "separated-vpc"
+    prose_only = "Description: GWLB inspection quickstart (separated-vpc, 2 AZ)\nResources: {}\n"
+    assert architecture_in(prose_only) is None
     # ARCH unset: the stack's own; a new stack: single-vpc.
-    assert choose_architecture(None, separated) == "separated-vpc"
-    assert choose_architecture(None, None) == "single-vpc"
-    assert choose_architecture("separated-vpc", None) == "separated-vpc"
+    assert choose_architecture(None, "separated-vpc", "demo") == "separated-vpc"
+    assert choose_architecture(None, None, "demo") == "single-vpc"
+    assert choose_architecture("separated-vpc", None, "demo") == "separated-vpc"
     with pytest.raises(UsageError, match="demo is separated-vpc; deploying single-vpc would"):
-        choose_architecture("single-vpc", separated)
+        choose_architecture("single-vpc", "separated-vpc", "demo")
 
 
 @pytest.mark.parametrize(
@@ -258,6 +264,6 @@ def test_an_update_keeps_the_stacks_architecture():
     ],
 )
 def test_the_partition_of_a_template_url(url, partition):
-    from operate.deploy import template_partition
+    from operate.master import template_partition
 
     assert template_partition(url) == partition

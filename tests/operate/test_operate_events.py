@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from operate.events import STACK_TYPE, Event, build_tree, failures, root_cause, walk
+from operate.events import STACK_TYPE, Event, build_tree, walk
+from operate.failures import failures, root_cause
 from tests.operate.replay import Recording
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

@@ -7,9 +7,10 @@ import io
 import itertools
 
 from operate.context import Context
-from operate.deploy import watch
-from operate.events import failures
+from operate.failures import failures
 from operate.follow import Follower, follow
+from operate.report import watch_and_report
+from operate.result import RunRecord
 from operate.view import JsonView, PlainView
 from tests.operate.replay import Recording, ReplayCloudFormation
 
@@ -89,9 +90,11 @@ def _watch(name: str, view_class: type) -> tuple[int, str]:
         partition="aws-cn",
         view=view_class(out),
         sleep=cfn.advance,
+        record=RunRecord("deploy", recording.root_id.split("/")[1]),
     )
     args = argparse.Namespace(poll_seconds=5.0, timeout_minutes=60.0)
-    code = watch(ctx, cfn, recording.root_id, recording.boundary, "deploy", args)
+    code = watch_and_report(ctx, cfn, recording.root_id, recording.boundary, args)
+    ctx.view.result(ctx.record.as_result())
     return code, out.getvalue()
 
 
@@ -104,7 +107,7 @@ def test_failed_deploy_prints_the_root_cause_and_exits_1():
     assert "in nested stack gwlb-demo-WebStack-K3V9ZD (since deleted" in lines[cause + 1]
     assert "15m00s after it started" in lines[cause + 1]
     assert lines[cause + 2].strip().startswith("Failed to receive 1 resource signal")
-    assert "cannot be updated: `make delete STACK=gwlb-demo`" in lines[cause + 3]
+    assert "cannot be updated: `make delete STACK=gwlb-demo REGION=cn-north-1`" in lines[cause + 3]
     # every event was printed once, as a plain line with its place in the tree
     assert sum("gwlb-demo/WebStack/WebServer1 [AWS::EC2::Instance]" in line for line in lines) == 4
 
@@ -117,7 +120,7 @@ def test_failed_deploy_as_json_lines():
     kinds = {r["kind"] for r in records}
     assert {"event", "failures", "result"} <= kinds
     result = records[-1]
-    assert result["kind"] == "result" and result["ok"] is False and code == 1
+    assert result["kind"] == "result" and result["exit_code"] == 1 and code == 1
     assert result["root_cause"]["path"] == [
         "edge",
         "InspectionStack",

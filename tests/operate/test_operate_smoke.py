@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from operate.smoke import (
+from operate.smoke_judge import (
     APPLIANCE_SCRIPT,
     FLOW_LOG,
     FLOWS_METRIC,

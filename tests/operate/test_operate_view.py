@@ -10,18 +10,10 @@ import pytest
 from rich.console import Console
 
 from operate.context import Context
-from operate.deploy import watch
 from operate.events import build_tree
-from operate.view import (
-    JsonView,
-    PlainView,
-    RichView,
-    Row,
-    choose,
-    duration,
-    render_tree,
-    table_lines,
-)
+from operate.lines import Row, duration, render_tree, table_lines
+from operate.report import watch_and_report
+from operate.view import JsonView, PlainView, RichView, choose
 from tests.operate.replay import Recording, ReplayCloudFormation
 
 
@@ -109,12 +101,11 @@ def test_live_view_on_a_terminal():
         view=view,
         sleep=cfn.advance,
     )
-    code = watch(
+    code = watch_and_report(
         ctx,
         cfn,
         recording.root_id,
         None,
-        "deploy",
         argparse.Namespace(poll_seconds=5.0, timeout_minutes=60.0),
     )
     text = out.getvalue()
