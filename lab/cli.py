@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         reading = read_set(args.directory, args.master, dict(args.parameter))
     except SetError as exc:
-        print(f"error: {args.directory}: {exc}", file=sys.stderr)
+        where = "" if str(exc).startswith(str(args.directory)) else f"{args.directory}: "
+        print(f"error: {where}{exc}", file=sys.stderr)
         return 2
     for refusal in reading.refusals:
         print(f"error: {args.directory}: refused as AWS would: {refusal}", file=sys.stderr)
