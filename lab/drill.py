@@ -85,7 +85,7 @@ def existing_flow(plan: Plan, record: FlowRecord, victim: str, rebalance: bool) 
     """With target_failover rebalance, a flow of a failed appliance moves to a healthy one;
     without it (AWS's default) the flow stays with the failed appliance and is lost."""
     src = record.first[0]
-    dst = record.key.b[0] if record.key.a[0] == src else record.key.a[0]
+    dst = record.key.upper[0] if record.key.lower[0] == src else record.key.lower[0]
     node = plan.node_with_address(src)
     result = probes.ping(plan.namespace(node.id), src, dst, timeout=1.5)
     now = plan.emulator.label(record.target) if record.target else "none"

@@ -21,12 +21,13 @@ class FlowKey:
     """Both directions of a flow share one key: its two ends in sorted order."""
 
     proto: int
-    a: tuple[str, int]
-    b: tuple[str, int]
+    lower: tuple[str, int]  # the end that sorts first (address, then port)
+    upper: tuple[str, int]
 
     def text(self) -> str:
         name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
-        return f"{name} {self.a[0]}:{self.a[1]} <> {self.b[0]}:{self.b[1]}"
+        lower, upper = self.lower, self.upper
+        return f"{name} {lower[0]}:{lower[1]} <> {upper[0]}:{upper[1]}"
 
 
 def parse_ipv4(packet: bytes) -> tuple[int, tuple[str, int], tuple[str, int]] | None:
@@ -50,7 +51,7 @@ def flow_key(proto: int, src: tuple[str, int], dst: tuple[str, int]) -> FlowKey:
 
 def pick(key: FlowKey, candidates: list[str]) -> str:
     """The same target for both directions of a flow: a hash of its symmetric key."""
-    digest = zlib.crc32(f"{key.proto}|{key.a}|{key.b}".encode())
+    digest = zlib.crc32(f"{key.proto}|{key.lower}|{key.upper}".encode())
     return sorted(candidates)[digest % len(candidates)]
 
 
@@ -61,13 +62,13 @@ def parse_geneve(data: bytes) -> tuple[int, dict[int, bytes]] | None:
     end = 8 + (data[0] & 63) * 4
     if end > len(data):
         return None
-    options, p = {}, 8
-    while p + 4 <= end:
-        length = (data[p + 3] & 31) * 4
-        if struct.unpack("!H", data[p : p + 2])[0] == geneve.AWS_CLASS:
-            options[data[p + 2]] = data[p + 4 : p + 4 + length]
-        p += 4 + length
-    return (end, options) if p == end else None
+    options, at = {}, 8
+    while at + 4 <= end:
+        length = (data[at + 3] & 31) * 4
+        if struct.unpack("!H", data[at : at + 2])[0] == geneve.AWS_CLASS:
+            options[data[at + 2]] = data[at + 4 : at + 4 + length]
+        at += 4 + length
+    return (end, options) if at == end else None
 
 
 def resource_number(resource_id: str, salt: str) -> int:
