@@ -3,8 +3,9 @@ targets, management hosts are public hosts the ALB does not serve (a bastion), a
 GENEVE target group's members, and everything else is a plain host. A plain host built like the
 served ones (their user data but for numbers, or a service of its own together with their groups
 or a group that admits the ALB on its target port) is a web server missing from the target
-group; an ordinary host (no service) never is. Hosts that signal CloudFormation or carry an instance
-profile (Session Manager) must reach the internet over HTTPS: those are the readiness paths."""
+group; an ordinary host (no service) never is. Hosts that signal CloudFormation, and served,
+management and appliance hosts with an instance profile (Session Manager), must reach the
+internet over HTTPS: those are the readiness paths."""
 
 from __future__ import annotations
 
@@ -97,12 +98,15 @@ def find(model: SetModel, facts: dict[str, InstanceFacts]) -> Roles:
             roles.unserved_web[host.id] = "it runs a service and has the served hosts' groups"
         elif _serves(host) and (why := _admits_alb(model, host)):
             roles.unserved_web[host.id] = f"it runs a service and {why}"
+    plain = {host.id for host in roles.plain}
     for host in model.hosts.values():
         fact = facts.get(host.group or host.id)
         if fact is None:
             continue
+        # A plain host's profile alone asks nothing: only a signal it owes CloudFormation does.
+        managed = fact.profile and host.id not in plain
         reasons = (["signals CloudFormation"] if fact.signals else []) + (
-            ["Session Manager"] if fact.profile else []
+            ["Session Manager"] if managed else []
         )
         if reasons:
             roles.needs_https[host.id] = " and ".join(reasons)

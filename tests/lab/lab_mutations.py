@@ -187,9 +187,12 @@ def alternative_endpoint(directory: Path, endpoint: str, new: str) -> None:
     master.write_text(text.replace(f"Outputs.{endpoint}Id", f"Outputs.{new}Id"), encoding="utf-8")
 
 
-def extra_plain_host(directory: Path, group: str = "WorkerSecurityGroup") -> None:
-    """An ordinary instance in an application subnet: no user data, no profile, its own group
-    (AWS's default egress) unless another is named; it serves nothing and signals nothing."""
+def extra_plain_host(
+    directory: Path, group: str = "WorkerSecurityGroup", profile: bool = False
+) -> None:
+    """An ordinary instance in an application subnet: no user data, its own group (AWS's default
+    egress) unless another is named, the web servers' instance profile when asked; it serves
+    nothing and signals nothing."""
 
     def change(body: dict) -> None:
         resources = body["Resources"]
@@ -206,6 +209,10 @@ def extra_plain_host(directory: Path, group: str = "WorkerSecurityGroup") -> Non
                 "SecurityGroupIds": [{"Ref": group}],
             },
         }
+        if profile:
+            resources["Worker"]["Properties"]["IamInstanceProfile"] = {
+                "Ref": "WebInstanceProfileName"
+            }
 
     edit(directory, "Nested-Web.yml", change)
 

@@ -112,7 +112,7 @@ def test_valid_equivalents_pass(capsys, tmp_path: Path):
     rename_everywhere(changed, "WebServer", "Storefront")
     sub_list_cidrs(changed)
     alternative_endpoint(changed, "GwlbEndpoint1", "SpareEndpoint1")
-    extra_plain_host(changed)
+    extra_plain_host(changed, "WebSecurityGroup", profile=True)
     blocks = {
         "VpcCidr": "172.20.0.0/16",
         "PublicSubnet1Cidr": "172.20.10.0/24",

@@ -124,11 +124,14 @@ def test_a_web_server_left_out_of_the_target_group_is_named(tmp_path):
     assert host_id in found.needs_https  # it still signals: its readiness path is probed
 
 
-@pytest.mark.parametrize("group", ["WorkerSecurityGroup", "WebSecurityGroup"])
-def test_an_extra_ordinary_host_is_plain_not_a_bastion(tmp_path, group):
-    """With its own group or the web servers' one: it runs no service, so it is no web server."""
+@pytest.mark.parametrize(
+    ("group", "profile"), [("WorkerSecurityGroup", False), ("WebSecurityGroup", True)]
+)
+def test_an_extra_ordinary_host_is_plain_not_a_bastion(tmp_path, group, profile):
+    """With its own group or the web servers' one: it runs no service, so it is no web server;
+    with a profile but no signal it owes, nothing is asked of its egress."""
     changed = copy_set(SET, tmp_path / "set")
-    extra_plain_host(changed, group)
+    extra_plain_host(changed, group, profile)
     rename_everywhere(changed, "WebServer", "Frontend")
     found = _roles(changed)
     assert [h.name for h in found.plain] == ["Worker"]
