@@ -35,16 +35,19 @@ class Session:
         self.security_groups = security_groups
         self.stand_ins = stand_ins  # appliance hosts that run our appliance in a vendor's place
         self.token = token or str(os.getpid())
-        self.base = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{self.token}-"))
+        self.base: Path | None = None  # the scratch directory, made by up()
         self.python, self.python_note = python_for_hosts()
         self.lab: network.Lab | None = None
         self.emulator: Emulator | None = None
         self.filters: Filters | None = None
         self.albs: list[AlbNode] = []
-        self.hosts = Hosts(self.base, self.python)
+        self.hosts = Hosts(Path(tempfile.gettempdir()), self.python)
 
     def up(self) -> None:
         model = self.model
+        # Made here, not in __init__: down() removes it, whatever interrupts what follows.
+        self.base = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{self.token}-"))
+        self.hosts.base = self.base
         self.lab = network.Lab(self.token, model, network.plan_for(model))
         network.build(self.lab)
         lab = self.lab
@@ -148,7 +151,8 @@ class Session:
         self.hosts.stop_all()
         if self.lab:
             network.teardown(self.lab)
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.base is not None:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 def _listening(ns: str, address: str, port: int) -> bool:
