@@ -1,6 +1,7 @@
-"""Command line and supervisor: parse flags, check the policy, open the Geneve sockets, start
-and watch the workers, reload the policy on SIGHUP, rotate the flow log, and serve /health and
-/metrics from a thread of this process, apart from the data plane.
+"""Command line and supervisor: parse flags, check the policy, open every socket and drop the
+capabilities, start and watch the workers, hand them the policy it validated on SIGHUP, rotate
+the flow log, and serve /health and /metrics from a thread of this process, apart from the data
+plane.
 """
 
 import argparse
@@ -9,38 +10,46 @@ import os
 import sys
 import threading
 import time
+from argparse import ArgumentDefaultsHelpFormatter as HelpFormatter
 from http.server import ThreadingHTTPServer
 from signal import SIGHUP, SIGINT, SIGTERM, signal
 
 from . import receiver
 from .handler import COUNTERS
 from .health import Health, State
-from .policy import PolicyError, from_dict, load
+from .policy import PolicyError, parse, read
+from .privilege import drop_capabilities
+from .share import PolicyBox
 
 RESTART_DELAY = 0.2  # throttles a crash loop; the worker's socket queues packets meanwhile
 HUNG_AFTER = 10.0  # a live worker whose loop has not turned for this long is killed
+ALLOW_ALL = b'{"default": "allow"}'
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python3 -m appliance", description="GWLB Geneve appliance")
+    # Help says what; the formatter adds each default (user data is short of bytes for prose).
+    p = argparse.ArgumentParser("python3 -m appliance", formatter_class=HelpFormatter)
     add = p.add_argument
-    add("--geneve-port", type=int, default=6081)
-    add("--health-port", type=int, default=80, help="HTTP /health and /metrics (80)")
-    add("--health-address", default="0.0.0.0")
-    add("--workers", type=int, default=os.cpu_count() or 1, help="processes (CPU count)")
-    add("--policy", help="JSON policy file (default: allow all); SIGHUP reloads it")
-    add("--flow-log", default="-", help="flow log file, or - for stdout (-)")
-    add("--flow-log-rate", type=float, default=50, help="lines/s per worker (50)")
-    add("--flow-log-max-bytes", type=int, default=64 << 20, help="rotation size (64 MiB)")
-    add("--flow-table-size", type=int, default=65536, help="flows per worker (65536)")
-    add("--tcp-idle", type=float, default=350, help="TCP flow idle timeout, s (350)")
-    add("--udp-idle", type=float, default=120, help="other flows' idle timeout, s (120)")
-    add("--check-policy", action="store_true", help="check --policy and exit")
+    add("--geneve-port", type=int, default=6081, help="UDP port")
+    add("--health-port", type=int, default=80, help="HTTP /health, /metrics")
+    add("--health-address", default="0.0.0.0", help="its address")
+    add("--workers", type=int, default=os.cpu_count() or 1, help="processes")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--policy", help="JSON policy file; SIGHUP reloads it")
+    which.add_argument("--allow-all", action="store_true", help="no policy: pass everything")
+    add("--flow-log", default="-", help="file, or - for stdout")
+    add("--flow-log-rate", type=float, default=50, help="lines/s per worker")
+    add("--flow-log-max-bytes", type=int, default=64 << 20, help="rotation size")
+    add("--flow-table-size", type=int, default=65536, help="flows per worker")
+    add("--receive-buffer", type=int, default=8 << 20, help="socket queue, bytes")
+    add("--tcp-idle", type=float, default=350, help="TCP idle timeout, s")
+    add("--udp-idle", type=float, default=120, help="other idle timeout, s")
+    add("--check-policy", action="store_true", help="check the policy and exit")
     args = p.parse_args(argv)
     if min(args.workers, args.flow_table_size, args.flow_log_max_bytes) < 1:
         p.error("--workers, --flow-table-size and --flow-log-max-bytes must be at least 1")
-    if min(args.flow_log_rate, args.tcp_idle, args.udp_idle) < 0:
-        p.error("--flow-log-rate, --tcp-idle and --udp-idle must not be negative")
+    if min(args.flow_log_rate, args.tcp_idle, args.udp_idle, args.receive_buffer) < 0:
+        p.error("--flow-log-rate, --tcp-idle, --udp-idle and --receive-buffer must be >= 0")
     return args
 
 
@@ -50,6 +59,12 @@ def say(text):
 
 def summary(policy):
     return f"{len(policy.rules)} rule(s), default {policy.default}"
+
+
+def document(args: argparse.Namespace) -> tuple:
+    """(bytes, compiled policy): what the workers will be handed. Raises PolicyError."""
+    data = read(args.policy) if args.policy else ALLOW_ALL
+    return data, parse(data, args.policy or "--allow-all")
 
 
 def rotate(path, limit):
@@ -62,10 +77,10 @@ def rotate(path, limit):
         pass
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        policy = load(args.policy) if args.policy else from_dict({})
+        data, policy = document(args)
     except PolicyError as e:
         say(f"policy error: {e}")
         return 2
@@ -75,27 +90,40 @@ def main(argv=None):
     n = args.workers
     ctx = multiprocessing.get_context("fork")
     shared, beats = ctx.RawArray("d", n * len(COUNTERS)), ctx.RawArray("d", n)
-    state = State(shared, beats)
+    try:
+        box = PolicyBox(ctx, data)
+    except ValueError as e:
+        say(f"policy error: {e}")
+        return 2
     try:
         server = ThreadingHTTPServer(
-            (args.health_address, args.health_port), type("H", (Health,), {"state": state})
+            (args.health_address, args.health_port), type("H", (Health,), {"state": None})
         )
-        socks = receiver.geneve_sockets(args.geneve_port, n)
+        socks = receiver.geneve_sockets(args.geneve_port, n, args.receive_buffer)
+        raws = [receiver.raw_socket() for _ in range(n)]
     except OSError as e:
         say(f"cannot listen: {e}")
         return 1
+    try:  # before any thread or worker exists: capset changes only the calling thread
+        drop_capabilities()
+    except OSError as e:
+        say(f"{e.strerror}: {os.strerror(e.errno)}")
+        return 1
+    state = server.RequestHandlerClass.state = State(shared, beats, socks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     events = []
     for sig in (SIGTERM, SIGINT, SIGHUP):
         signal(sig, lambda number, _: events.append(number))
     procs = [None] * n
+    gen = box.seq.value // 2
 
     def start(i):
         beats[i] = 0.0  # no beat yet: unhealthy, but not hung
-        others = [server.fileno()] + [s.fileno() for s in socks if s is not socks[i]]
+        mine = (socks[i].fileno(), raws[i].fileno())
+        others = [server.fileno()] + [s.fileno() for s in socks + raws if s.fileno() not in mine]
         procs[i] = ctx.Process(
             target=receiver.run,
-            args=(i, socks[i], args, policy, shared, beats, others),
+            args=(i, socks[i], raws[i], args, policy, gen, box, shared, beats, others),
             daemon=True,
         )
         procs[i].start()
@@ -109,15 +137,14 @@ def main(argv=None):
             if SIGHUP in events:
                 events.remove(SIGHUP)
                 try:
-                    policy = load(args.policy) if args.policy else policy
-                except PolicyError as e:
+                    new, compiled = document(args) if args.policy else (data, policy)
+                    gen = box.put(new)
+                except (PolicyError, ValueError) as e:
                     say(f"policy reload failed, the old policy stays: {e}")
                 else:
+                    data, policy = new, compiled
                     state.reloads += 1
                     say(f"policy reloaded: {summary(policy)}")
-                    for proc in procs:
-                        if proc.is_alive():
-                            os.kill(proc.pid, SIGHUP)
             for i, proc in enumerate(procs):
                 if not proc.is_alive():
                     state.alive[i] = False

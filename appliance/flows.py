@@ -1,11 +1,16 @@
-"""Flows: the key both directions share, the flow record, the bounded table with idle expiry,
-and the first-fragment memory that later fragments are judged by."""
+"""Flows: the key both directions share, the flow record, the bounded table of allowed flows with
+idle expiry, the separate cache of dropped ones, and fragments: first-fragment memory and the
+later fragments held until their first one arrives."""
 
 from collections import OrderedDict
 
 # A flow seen again within this many seconds neither moves in the table nor leaves the fast path.
 TOUCH = 1.0
 EXPIRE_BATCH = 10000  # flows forgotten per call at most, so the data path never stalls
+# After a RST (conntrack's CLOSE) or a FIN (its FIN_WAIT/TIME_WAIT) a flow lives this long idle.
+RST_IDLE, FIN_IDLE = 10.0, 120.0
+DENIED = 4096  # dropped flows remembered (directional), then forgotten all at once
+HOLD_PACKETS, HOLD_BYTES, HOLD_TTL = 256, 1 << 20, 2.0  # early later fragments, at most
 
 
 def flow_key(endpoint, proto, src, sport, dst, dport):
@@ -16,38 +21,29 @@ def flow_key(endpoint, proto, src, sport, dst, dport):
 
 
 class Flow:
-    """One flow: its verdict, and the orientation it was judged in (its initiator's source and
-    destination), so that a policy reload can judge it again. `seen` is 0 once it left the
-    table, which tells the fast path to stop using it."""
+    """One flow: its verdict, the orientation it was judged in (its initiator's source and
+    destination) and the policy generation that judged it, so that a packet after a reload
+    has it judged again. `seen` is 0 once it left the table: the fast path stops using it."""
 
     __slots__ = (
-        "seen", "idle", "allowed", "version", "proto", "src", "sport", "dst", "dport", "midstream"
+        "seen", "idle", "allowed", "gen", "version", "proto", "src", "sport", "dst", "dport"
     )  # fmt: skip
 
-    def __init__(self, seen, version, proto, src, sport, dst, dport, midstream=False):
-        self.seen, self.idle, self.allowed, self.midstream = seen, 0.0, False, midstream
+    def __init__(self, seen, version, proto, src, sport, dst, dport):
+        self.seen, self.idle, self.allowed, self.gen = seen, 0.0, False, -1
         self.version, self.proto = version, proto
         self.src, self.sport, self.dst, self.dport = src, sport, dst, dport
 
-    def judge(self, policy):
-        """Set `allowed`; return the decision (action, rule, direction). A flow picked up
-        mid-stream is allowed when either orientation would be, and takes that orientation."""
+    def judge(self, policy, gen: int) -> tuple:
+        """Set `allowed` from the policy, in the flow's own orientation; the decision."""
         decision = policy.decide(self.version, self.proto, self.src, self.dst, self.dport)
-        if self.midstream and decision[0] != "allow":
-            turned = policy.decide(self.version, self.proto, self.dst, self.src, self.sport)
-            if turned[0] == "allow":
-                decision = turned
-                self.src, self.sport, self.dst, self.dport = (
-                    self.dst, self.dport, self.src, self.sport
-                )  # fmt: skip
-        self.allowed = decision[0] == "allow"
+        self.allowed, self.gen = decision[0] == "allow", gen
         return decision
 
 
 class FlowTable:
-    """Bounded flows, least recently seen first: a flow idle longer than its protocol's timeout
-    (TCP or any other) is gone, and the least recently seen is evicted when the table is full.
-    Keys come from flow_key."""
+    """Bounded allowed flows, least recently seen first: a flow idle longer than its timeout is
+    gone, and the least recently seen is evicted when the table is full. Keys from flow_key."""
 
     def __init__(self, size, tcp_idle=350.0, other_idle=120.0):
         self.size, self.tcp_idle, self.other_idle = size, tcp_idle, other_idle
@@ -77,14 +73,17 @@ class FlowTable:
     def add(self, key, flow):
         """Insert a new flow, or replace the one under key."""
         flow.idle = self.tcp_idle if key[0] == 6 else self.other_idle
-        old = self.flows.pop(key, None)
-        if old:
-            old.seen = 0
+        self.remove(key)
         if len(self.flows) >= self.size:
             self.flows.popitem(last=False)[1].seen = 0
             self.evicted += 1
         self.flows[key] = flow
         return flow
+
+    def remove(self, key):
+        old = self.flows.pop(key, None)
+        if old:
+            old.seen = 0
 
     def expire(self, now):
         """Forget idle flows from the old end, at most EXPIRE_BATCH a call. A flow with a
@@ -99,19 +98,51 @@ class FlowTable:
 
 class Fragments:
     """First fragments seen lately: (endpoint, source, destination, IP id and protocol) ->
-    flow. Later fragments carry no ports, so they can only borrow their first fragment's flow,
-    for `ttl` seconds (RFC 791 suggests 15 s for reassembly)."""
+    flow, for `ttl` seconds (RFC 791 suggests 15 s for reassembly); later fragments carry no
+    ports and borrow it. A later fragment that comes before its first is held (bounded in
+    count, bytes and time) until the first decides it."""
 
     def __init__(self, size=4096, ttl=30.0):
         self.size, self.ttl = size, ttl
         self.seen = OrderedDict()
+        self.held = OrderedDict()  # key -> [(arrival, datagram, context), ...]
+        self.count = self.bytes = self.lost = 0
 
-    def remember(self, key, flow, now):
+    def remember(self, key: tuple, flow: "Flow | None", now: float) -> list:
+        """The first fragment's flow (None: dropped); the held later fragments it lets pass."""
         if len(self.seen) >= self.size:
             self.seen.popitem(last=False)
         self.seen[key] = now, flow
+        held = self.held.pop(key, ())
+        self.count -= len(held)
+        self.bytes -= sum(len(d) for _, d, _ in held)
+        if flow and flow.allowed:
+            return [(d, ctx) for _, d, ctx in held]
+        self.lost += len(held)
+        return []
 
-    def flow(self, key, now):
-        """The flow of key's first fragment, if seen within ttl."""
-        when, flow = self.seen.get(key, (0, None))
-        return flow if now - when <= self.ttl else None
+    def flow(self, key: tuple, now: float) -> tuple:
+        """(known, flow): whether key's first fragment was seen within ttl, and its flow."""
+        when, flow = self.seen.get(key, (None, None))
+        return when is not None and now - when <= self.ttl, flow
+
+    def hold(self, key: tuple, d: bytes, ctx, now: float) -> bool:
+        """Keep a later fragment for its first one; False when the bounds leave no room."""
+        self.expire(now)
+        if self.count >= HOLD_PACKETS or self.bytes + len(d) > HOLD_BYTES:
+            self.lost += 1
+            return False
+        self.held.setdefault(key, []).append((now, d, ctx))
+        self.count += 1
+        self.bytes += len(d)
+        return True
+
+    def expire(self, now):
+        while self.held:
+            key, items = next(iter(self.held.items()))
+            if now - items[0][0] <= HOLD_TTL:
+                return
+            del self.held[key]
+            self.count -= len(items)
+            self.bytes -= sum(len(d) for _, d, _ in items)
+            self.lost += len(items)

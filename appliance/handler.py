@@ -4,27 +4,32 @@ rate-limited flow log. No sockets here: the receiver hands in each datagram."""
 import socket
 import time
 
-from .flows import TOUCH, Flow, FlowTable, Fragments, flow_key
-from .packet import NAMES, REASONS, geneve, inner
+from .flows import DENIED, FIN_IDLE, RST_IDLE, TOUCH, Flow, FlowTable, Fragments, flow_key
+from .packet import FIRST, NAMES, NEVER, REASONS, geneve, inner
 
 # Counters of one worker, published to shared memory; malformed reasons follow these.
 FIELDS = (
     "received",
     "returned",
-    "policy",  # dropped by policy (or an ICMP error or later fragment of no known flow)
+    "policy",  # dropped by policy (or a later fragment whose first was dropped or lost)
+    "invalid",  # dropped: starts no flow (TCP other than SYN/ACK, ICMP reply, error, redirect)
     "error",  # dropped: unexpected exception (a bug; the worker carries on)
     "send_error",  # dropped: the kernel refused the reply
-    "created",  # flows
+    "created",  # allowed flows
+    "denied",  # new flows the policy dropped (kept apart, so they never evict allowed ones)
     "evicted",
     "expired",
     "active",  # a gauge: flows in the table now
     "log_suppressed",  # flow log lines over the rate limit
+    "fragments_held",  # later fragments that came before their first
+    "fragments_lost",  # held ones dropped: their first never came, or no room to hold
 )
 COUNTERS = FIELDS + REASONS
 MAX_PAYLOAD = 9001 - 28  # the most Geneve that fits EC2's MTU after outer IPv4 and UDP headers
 FAST_MAX = 65536
 # Fast path: smallest IPv4 total length by protocol. Only TCP and UDP: their 4 port bytes are
-# the same in every packet of a flow (ICMP's hold a checksum).
+# the same in every packet of a flow (ICMP's hold a checksum). TCP with FIN, SYN or RST takes the
+# full parse, which tracks them.
 FAST = {6: 40, 17: 28}
 UNFRAGMENTED = (b"\0\0", b"\x40\0")  # IPv4 flags and fragment offset: none, or DF only
 
@@ -83,19 +88,23 @@ class FlowLog:
 
 
 class Handler:
-    """Judges each datagram: True when it goes back to the GWLB. Never raises."""
+    """Judges each datagram: True when it goes back to the GWLB. Never raises. Held fragments
+    that a first fragment lets pass are put in `released` with the context they came with."""
 
     def __init__(self, policy, table: FlowTable, log: FlowLog):
         self.policy, self.table, self.log = policy, table, log
+        self.gen = 0  # the policy's generation: a flow judged under another is judged again
         self.fragments = Fragments()
         self.counters = Counters()
+        self.denied = {}  # (key, source, port) -> dropped Flow; apart from the table
+        self.released = []
         # Fast path: the bytes that identify a flow in one direction (Geneve header, inner
-        # protocol, addresses and ports) -> its flow, for packets shaped like one that passed
-        # the full parse: IPv4 without options, TCP or UDP, not a fragment, lengths in bounds.
-        # IPv6 always takes the full parse.
+        # protocol, addresses and ports) -> its allowed flow, for packets shaped like one that
+        # passed the full parse: IPv4 without options, TCP or UDP, not a fragment, lengths in
+        # bounds. IPv6 always takes the full parse.
         self.fast = {}
 
-    def handle(self, d, now):
+    def handle(self, d, now: float, ctx=None) -> bool:
         """d: the datagram, bytes (anything else is copied to bytes first)."""
         c = self.counters
         c.received += 1
@@ -109,73 +118,112 @@ class Handler:
             key = None
             h = 8 + (d[0] & 63) * 4 if n else n
             if n >= h + 24 and d[h] == 0x45:
-                m, size = FAST.get(d[h + 9]), d[h + 2] << 8 | d[h + 3]
-                if m and m <= size <= n - h and d[h + 6 : h + 8] in UNFRAGMENTED:
-                    key = d[:h], d[h + 9], d[h + 12 : h + 24]
+                p = d[h + 9]
+                m, size = FAST.get(p), d[h + 2] << 8 | d[h + 3]
+                if (
+                    m
+                    and m <= size <= n - h
+                    and d[h + 6 : h + 8] in UNFRAGMENTED
+                    and (p == 17 or not d[h + 33] & 7)
+                ):
+                    key = d[:h], p, d[h + 12 : h + 24]
                 f = self.fast.get(key)
                 if f and now - f.seen < TOUCH:
-                    if f.allowed:
-                        return True
-                    c.policy += 1
-                    return False
+                    return True
             g = geneve(d)
             i = g if type(g) is str else inner(d, g.length, g.version)
             if type(i) is str:  # malformed: the reason
                 c.add(i)
                 return False
-            f = self.flow(g, i, now)
-            if f and key and (f.allowed or f.src == i.src):
-                if len(self.fast) >= FAST_MAX:
-                    self.fast.clear()
-                self.fast[key] = f
-            if f and f.allowed:
+            f = self.flow(g, i, now, d, ctx)
+            if i.fragment:  # the only packets that change what fragments hold
+                if not i.later:
+                    fk = g.endpoint, i.src, i.dst, i.fragment
+                    flow = f if type(f) is Flow else None
+                    self.released += self.fragments.remember(fk, flow, now)
+                c.fragments_lost = self.fragments.lost
+            if type(f) is str:
+                c.add(f)
+                return False
+            if f.allowed:
+                if key:
+                    if len(self.fast) >= FAST_MAX:
+                        self.fast.clear()
+                    self.fast[key] = f
                 return True
             c.policy += 1
         except Exception:
             c.error += 1  # one bad packet must never cost the worker; the count shows the bug
         return False
 
-    def flow(self, g, i, now):
-        """The flow the packet belongs to, judged now if new; None when it belongs to none:
-        an ICMP error quoting no known flow, a later fragment whose first was not seen."""
+    def flow(self, g, i, now, d, ctx):
+        """The packet's flow, judged now if new; or the counter its drop goes to."""
         if i.later:
-            return self.fragments.flow((g.endpoint, i.src, i.dst, i.fragment), now)
+            fk = g.endpoint, i.src, i.dst, i.fragment
+            known, f = self.fragments.flow(fk, now)
+            if known:
+                return f or "policy"
+            return "fragments_held" if self.fragments.hold(fk, d, ctx, now) else "policy"
         q = i.quoted
-        if q:
-            quoted = flow_key(g.endpoint, q.proto, q.src, q.sport, q.dst, q.dport)
-            return self.table.get(quoted, now)
+        if q:  # an error passes only back to the quoted packet's sender, for a live flow
+            if i.start == NEVER or i.dst != q.src:
+                return "invalid"
+            return (
+                self.known(flow_key(g.endpoint, q.proto, q.src, q.sport, q.dst, q.dport), now)
+                or "invalid"
+            )
         key = flow_key(g.endpoint, i.proto, i.src, i.sport, i.dst, i.dport)
+        f = self.known(key, now)
+        if f:
+            if i.flags & 5:  # FIN or RST: a closing flow lives shorter
+                f.idle = min(f.idle, RST_IDLE if i.flags & 4 else FIN_IDLE)
+            elif i.start == FIRST and i.proto == 6 and f.idle < self.table.tcp_idle:
+                self.table.remove(key)  # a SYN after the close opens the flow afresh
+                f = None
+            if f:
+                return f
+        if i.start == NEVER:
+            return "invalid"
+        way = key, i.src, i.sport
+        f = self.denied.get(way)
+        if f and f.gen == self.gen:
+            return f
+        return self.judge(g, i, key, way, now)
+
+    def known(self, key, now):
+        """The live allowed flow under key, judged again if the policy changed since."""
         f = self.table.get(key, now)
-        # A packet against a dropped flow's orientation may open it the other way round.
-        if f is None or not f.allowed and f.src != i.src:
-            f = self.judge(g, i, key, f, now)
-        if i.fragment:
-            self.fragments.remember((g.endpoint, i.src, i.dst, i.fragment), f, now)
+        if f and f.gen != self.gen and f.judge(self.policy, self.gen)[0] != "allow":
+            self.table.remove(key)
+            return None
         return f
 
-    def judge(self, g, i, key, old, now):
-        """Open a flow: a TCP packet other than a SYN is picked up mid-stream; anything else
-        is judged as the flow's initiator. A drop never replaces a known flow."""
-        midstream = i.proto == 6 and not i.syn
-        f = Flow(now, g.version, i.proto, i.src, i.sport, i.dst, i.dport, midstream)
-        action, rule, way = f.judge(self.policy)
-        if old and not f.allowed:
-            return old
-        self.table.add(key, f)
-        self.counters.created += 1
+    def judge(self, g, i, key, way, now):
+        """Open a flow, judged in the packet's own orientation. An allowed one enters the
+        table; a dropped one only the small cache of denied flows."""
+        f = Flow(now, g.version, i.proto, i.src, i.sport, i.dst, i.dport)
+        action, rule, direction = f.judge(self.policy, self.gen)
+        if f.allowed:
+            self.table.add(key, f)
+            self.counters.created += 1
+        else:
+            if len(self.denied) >= DENIED:
+                self.denied.clear()
+            self.denied[way] = f
+            self.counters.denied += 1
         if self.log.allow(now):
             self.log.lines.append(
                 f"{utc(self.log.wall_clock())} gwlbe={g.endpoint.hex()}"
                 f" attachment={g.attachment.hex()} cookie={g.cookie.hex()}"
                 f" proto={NAMES.get(f.proto, f.proto)} src={ip_text(f.src)} sport={f.sport}"
-                f" dst={ip_text(f.dst)} dport={f.dport} dir={way} verdict={action} rule={rule}"
-                f" start={'midstream' if midstream else 'first'}\n"
+                f" dst={ip_text(f.dst)} dport={f.dport} dir={direction} verdict={action}"
+                f" rule={rule} start={'first' if i.start == FIRST else 'midstream'}\n"
             )
         return f
 
-    def reload(self, policy):
-        """Judge every known flow again, in its own orientation, under a new policy."""
+    def reload(self, policy) -> None:
+        """A new policy: every known flow is judged again on its next packet (no stall now)."""
         self.policy = policy
-        self.fast.clear()  # a cached reply direction of a flow now dropped must be judged afresh
-        for f in self.table:
-            f.judge(policy)
+        self.gen += 1
+        self.fast.clear()
+        self.denied.clear()

@@ -23,7 +23,8 @@ REASONS = (
     "inner_bad_header",  # bad IHL or IPv6 extension header chain
     "inner_truncated",  # IP length beyond the data
     "inner_l4_too_short",  # transport header shorter than its ports (ICMP: type, code, id)
-    "inner_bad_icmp_error",  # an ICMP error whose quoted packet cannot be read
+    "inner_bad_icmp_error",  # an ICMP error whose quote cannot be read, or too long a one
+    "inner_bad_fragment",  # a TCP fragment at offset 1 (RFC 1858: it could rewrite the flags)
 )
 # Geneve protocol type -> inner IP version.
 VERSIONS = {0x0800: 4, 0x86DD: 6}
@@ -35,13 +36,23 @@ AWS = {1: 8, 2: 8, 3: 4}
 NEED = {6: 20, 17: 8, 1: 8, 58: 8, 132: 12}
 NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 ICMP = {4: 1, 6: 58}
-# ICMP messages that come in request/reply pairs sharing an identifier (echo, timestamp,
-# information, address mask; ICMPv6 echo): keyed by the identifier, so a reply joins its request.
-QUERIES = {1: {0, 8, 13, 14, 15, 16, 17, 18}, 58: {128, 129}}
+# ICMP queries, request type -> reply type (echo, timestamp, information, address mask; ICMPv6
+# echo). A request's ports are (identifier, request type) and its reply's the same pair turned
+# round, so only the matching reply type from the queried host finds the request's flow.
+REQUESTS = {1: {8: 0, 13: 14, 15: 16, 17: 18}, 58: {128: 129}}
+REPLIES = {p: {r: q for q, r in t.items()} for p, t in REQUESTS.items()}
 # ICMP errors (unreachable, source quench, redirect, time exceeded, parameter problem; ICMPv6
 # unreachable, too big, time exceeded, parameter problem) quote the packet they are about.
 ERRORS = {1: {3, 4, 5, 11, 12}, 58: {1, 2, 3, 4}}
+REDIRECTS = {1: 5, 58: 137}  # never forwarded: they would steer an inside host's routes
+# The longest ICMP error allowed: RFC 1812 4.3.2.3 (576 bytes), RFC 4443 2.4 (1280 bytes).
+ERROR_MAX = {4: 576, 6: 1280}
 IPV6_EXTENSIONS = (0, 43, 44, 51, 60)  # hop-by-hop, routing, fragment, AH, destination options
+# Extension headers we cannot walk (mobility, HIP, shim6, experiments): never a transport.
+IPV6_UNKNOWN = (135, 139, 140, 253, 254)
+# How a packet may start a flow nobody knows: not at all (TCP other than SYN or ACK, an ICMP
+# reply or redirect), as its first packet, or picked up mid-stream (TCP ACK, conntrack's loose).
+NEVER, FIRST, PICKUP = 0, 1, 2
 
 
 # The Geneve fields the appliance uses; `length` is where the inner packet starts.
@@ -52,11 +63,14 @@ class Inner:
     """The inner packet as the flow table sees it. Ports are 0 for protocols without them and
     for later fragments; ICMP queries carry their identifier as both ports."""
 
-    __slots__ = ("proto", "src", "sport", "dst", "dport", "syn", "fragment", "later", "quoted")
+    __slots__ = (
+        "proto", "src", "sport", "dst", "dport", "start", "flags", "fragment", "later", "quoted"
+    )  # fmt: skip
 
     def __init__(self, proto, src, sport, dst, dport):
         self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
-        self.syn = False  # TCP SYN without ACK: the packet that opens a connection
+        self.start = FIRST  # NEVER, FIRST or PICKUP
+        self.flags = 0  # TCP flags
         self.fragment = None  # (IP id, protocol) of a fragmented packet
         self.later = False  # a fragment other than the first: it has no transport header
         self.quoted = None  # ICMP error: the Inner of the packet it quotes
@@ -109,18 +123,25 @@ def inner(b, o, v):
         q = _parse(b, i.dport, v, True)
         if type(q) is str or q.proto == i.proto and (q.later or q.sport in ERRORS[q.proto]):
             return "inner_bad_icmp_error"
+        if len(b) - o > ERROR_MAX[v]:
+            return "inner_bad_icmp_error"
         if q.proto == i.proto:
             _query(b, q)
         i.quoted = q
+    if i.sport == REDIRECTS[i.proto]:
+        i.start = NEVER
     _query(b, i)
     return i
 
 
 def _query(b, i):
-    """ICMP ports: a query's identifier on both sides, so the reply shares its request's key;
-    0 and 0 for anything else."""
-    if i.sport in QUERIES[i.proto]:
-        i.sport = i.dport = b[i.dport - 4] << 8 | b[i.dport - 3]
+    """ICMP ports: (identifier, request type) for a request, turned round for its reply; 0 and
+    0 for anything else. A reply never starts a flow."""
+    t, ident = i.sport, b[i.dport - 4] << 8 | b[i.dport - 3]
+    if t in REQUESTS[i.proto]:
+        i.sport, i.dport = ident, t
+    elif t in REPLIES[i.proto]:
+        i.sport, i.dport, i.start = REPLIES[i.proto][t], ident, NEVER
     else:
         i.sport = i.dport = 0
 
@@ -147,7 +168,10 @@ def _parse(b, o, v, quoted):
         proto = b[o + 9]
         if b[o + 6] & 0x3F | b[o + 7]:  # more fragments, or an offset
             fragment = (bytes(b[o + 4 : o + 6]), proto)
-            first = not (b[o + 6] & 31 | b[o + 7])
+            offset = (b[o + 6] & 31) << 8 | b[o + 7]
+            if offset == 1 and proto == 6:
+                return "inner_bad_fragment"
+            first = not offset
         src, dst = bytes(b[o + 12 : o + 16]), bytes(b[o + 16 : o + 20])
     else:
         end = o + 40 + (b[o + 4] << 8 | b[o + 5])
@@ -163,14 +187,21 @@ def _parse(b, o, v, quoted):
             if p + 8 > end:
                 return "inner_bad_header"
             if proto == 44:  # fragment header: 8 bytes, the id in its last 4
-                first = not (b[p + 2] << 8 | b[p + 3]) & 0xFFF8
+                offset = (b[p + 2] << 8 | b[p + 3]) >> 3
                 fragment, size = (bytes(b[p + 4 : p + 8]), b[p]), 8
+                if offset:  # what follows is data, not headers: the first fragment has them
+                    if offset == 1 and b[p] == 6:
+                        return "inner_bad_fragment"
+                    first, proto, p = False, b[p], p + 8
+                    break
             else:  # AH counts 4-byte words less 2, the others 8-byte words less 1
                 size = (b[p + 1] + 2) * 4 if proto == 51 else (b[p + 1] + 1) * 8
             proto, p = b[p], p + size
             if p > end:
                 return "inner_bad_header"
         else:
+            return "inner_bad_header"
+        if proto in IPV6_UNKNOWN and first:
             return "inner_bad_header"
     need = NEED.get(proto)
     if not first or need is None:
@@ -181,6 +212,10 @@ def _parse(b, o, v, quoted):
         i = Inner(proto, src, b[p], dst, p + 8)
     else:
         i = Inner(proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3])
-        i.syn = proto == 6 and not quoted and b[p + 13] & 0x12 == 0x02
+        if proto == 6 and not quoted:
+            # conntrack's first index: SYN alone opens, ACK without SYN/FIN/RST is picked up,
+            # anything else (FIN, RST, SYN-ACK, none) starts nothing
+            i.flags = f = b[p + 13]
+            i.start = FIRST if f & 0x17 == 2 else PICKUP if f & 0x17 == 0x10 else NEVER
     i.fragment, i.later = fragment, not first
     return i

@@ -94,25 +94,44 @@ def _in(nets, version, addr):
     return any(v == version and addr & mask == net for v, net, mask in nets)
 
 
+MEMO = 65536  # rule lists and decisions kept, then forgotten all at once
+
+
 class Policy:
-    """Judges the first packet of a flow; rules are compiled by from_dict."""
+    """Judges the first packet of a flow; rules are compiled by from_dict. A new flow tries only
+    the rules of its protocol and destination port, listed once per pair and kept (an index);
+    and a decision, which never depends on the source port, is kept for the flows after it
+    between the same hosts to the same port (a client's many connections, a flood from one
+    host). Both in `memo`, keyed (protocol, port) and (version, protocol, source, destination,
+    port)."""
 
     def __init__(self, rules, default, internal):
         self.rules, self.default, self.internal = rules, default, internal
+        self.memo = {}
 
-    def decide(self, version, proto, src, dst, dport):
+    def decide(self, version: int, proto: int, src: bytes, dst: bytes, dport: int) -> tuple:
         """(action, rule name or 'default', direction); src and dst are packed addresses."""
+        key = version, proto, src, dst, dport
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) >= MEMO:
+                self.memo.clear()
+            found = self.memo[key] = self._decide(*key)
+        return found
+
+    def _decide(self, version, proto, src, dst, dport):
         s, d = int.from_bytes(src, "big"), int.from_bytes(dst, "big")
         si, di = _in(self.internal, version, s), _in(self.internal, version, d)
         direction = ("internal" if di else "outbound") if si else ("inbound" if di else "external")
-        for name, action, rdir, rproto, rsrc, rdst, ports in self.rules:
-            if (
-                (rdir == "any" or rdir == direction)
-                and (rproto is None or rproto == proto)
-                and _in(rsrc, version, s)
-                and _in(rdst, version, d)
-                and any(lo <= dport <= hi for lo, hi in ports)
-            ):
+        rules = self.memo.get((proto, dport))
+        if rules is None:
+            rules = self.memo[proto, dport] = [
+                r
+                for r in self.rules
+                if r[3] in (None, proto) and any(lo <= dport <= hi for lo, hi in r[6])
+            ]
+        for name, action, rdir, _, rsrc, rdst, _ in rules:
+            if rdir in ("any", direction) and _in(rsrc, version, s) and _in(rdst, version, d):
                 return action, name, direction
         return self.default, "default", direction
 
@@ -137,12 +156,23 @@ def from_dict(doc):
     return Policy(rules, default, _nets(doc.get("internal_cidrs", INTERNAL), "internal_cidrs"))
 
 
-def load(path):
+def read(path: str) -> bytes:
+    """The policy file's bytes, exactly: the supervisor hands these to the workers."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        with open(path, "rb") as f:
+            return f.read()
     except OSError as e:
         raise PolicyError(f"cannot read {path}: {e.strerror}") from None
+
+
+def parse(data: bytes, where: str = "policy") -> "Policy":
+    """Compile a policy document given as JSON bytes; raises PolicyError."""
+    try:
+        doc = json.loads(data)
     except ValueError as e:
-        raise PolicyError(f"{path} is not valid JSON: {e}") from None
+        raise PolicyError(f"{where} is not valid JSON: {e}") from None
     return from_dict(doc)
+
+
+def load(path: str) -> "Policy":
+    return parse(read(path), path)

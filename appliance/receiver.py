@@ -12,7 +12,7 @@ import time
 
 from .flows import FlowTable
 from .handler import COUNTERS, MAX_PAYLOAD, Counters, FlowLog, Handler
-from .policy import PolicyError, load
+from .policy import PolicyError, parse
 
 TICK = 0.25  # how often a worker publishes counters, writes the flow log and expires flows
 IP_PKTINFO, SO_RCVBUFFORCE = 8, 33  # Linux values; Python 3.9's socket module lacks them
@@ -61,7 +61,7 @@ def steering(workers):
     return out
 
 
-def geneve_sockets(port, workers):
+def geneve_sockets(port: int, workers: int, queue: int = 8 << 20) -> list:
     """One bound UDP socket per worker in one SO_REUSEPORT group, in worker order, so the
     steering program's index names the worker. The supervisor keeps them open: a restarted
     worker gets its predecessor's socket, queue and share of flows."""
@@ -70,8 +70,11 @@ def geneve_sockets(port, workers):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # tells which local address GWLB sent to
-        with contextlib.suppress(OSError):  # a deep queue absorbs GWLB's bursts (CAP_NET_ADMIN)
-            s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        # A deep queue absorbs GWLB's bursts: up to net.core.rmem_max (raised at boot), or past
+        # it while CAP_NET_ADMIN is still held (it is not, under the unit).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, queue)
+        with contextlib.suppress(OSError):
+            s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, queue)
         # A receive timeout (no poll per packet, as settimeout would add) lets an idle loop turn.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(TICK * 1e6)))
         s.bind(("0.0.0.0", port))
@@ -83,20 +86,24 @@ def geneve_sockets(port, workers):
     return socks
 
 
-def run(index, sock, cfg, policy, shared, beats, inherited):
-    """Loop forever on sock; cfg has geneve_port, flow_table_size, flow_log, flow_log_rate,
-    tcp_idle, udp_idle and policy (the path reloaded on SIGHUP)."""
+def raw_socket() -> socket.socket:
+    """IPPROTO_RAW implies IP_HDRINCL. The kernel fills in the IPv4 total length, id and checksum
+    (raw(7)); the UDP checksum is left 0, which RFC 768 allows over IPv4. CAP_NET_RAW: opened
+    by the supervisor before it drops its capabilities."""
+    return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+
+
+def run(index, sock, out, cfg, policy, gen, box, shared, beats, inherited):
+    """Loop forever on sock, sending back through the raw socket out; cfg has geneve_port,
+    flow_table_size, flow_log, flow_log_rate, tcp_idle and udp_idle. `policy` is compiled from
+    the box's document of generation gen; the loop picks up newer ones."""
     for fd in inherited:  # the health listener and the other workers' sockets are not ours
         with contextlib.suppress(OSError):
             os.close(fd)
     parent = os.getppid()  # a worker whose supervisor died exits at its next tick
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # SIGINT keeps the supervisor's harmless handler
-    reload = []
-    signal.signal(signal.SIGHUP, lambda *_: reload.append(1))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the supervisor reloads; workers read the box
     port = cfg.geneve_port
-    # IPPROTO_RAW implies IP_HDRINCL. The kernel fills in the IPv4 total length, id and
-    # checksum (raw(7)); the UDP checksum is left 0, which RFC 768 allows over IPv4.
-    out = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     log = FlowLog(cfg.flow_log_rate)
     table = FlowTable(cfg.flow_table_size, cfg.tcp_idle, cfg.udp_idle)
     h = Handler(policy, table, log)
@@ -104,12 +111,29 @@ def run(index, sock, cfg, policy, shared, beats, inherited):
     base = index * width
     c = h.counters = Counters(shared[base : base + width])  # a restarted worker keeps counting
     log.suppressed = c.log_suppressed
+    h.fragments.lost = c.fragments_lost
     # Each datagram arrives as bytes (cheap to index and slice) and leaves by one gathering
     # send: outer IPv4 and UDP header up to the length, the length and a zero checksum, data.
     anc, size_limit = socket.CMSG_SPACE(12), MAX_PAYLOAD + 1  # more is counted "oversized"
     lengths = [(n + 8).to_bytes(2, "big") + b"\0\0" for n in range(size_limit + 1)]
     recv, send, handle, clock = sock.recvmsg, out.sendmsg, h.handle, time.monotonic
+    released = h.released
     peers = {}  # (GWLB address and port, pktinfo) -> outer header up to the UDP length
+
+    def reply(d, peer, info):
+        try:
+            k = peer, info[0][2]
+            hit = peers.get(k)
+            if hit is None:
+                if len(peers) >= 4096:
+                    peers.clear()
+                gwlb = socket.inet_aton(peer[0])
+                hit = peers[k] = outer_header(k[1][8:12], gwlb, peer[1], port)
+            send((hit, lengths[len(d)], d), (), 0, peer)  # a raw socket ignores the port
+            c.returned += 1
+        except Exception:  # OSError from the kernel, or no pktinfo
+            c.send_error += 1
+
     tick = 0.0
     while True:
         try:
@@ -117,29 +141,24 @@ def run(index, sock, cfg, policy, shared, beats, inherited):
         except OSError:  # timeout
             d = None
         now = clock()
-        if d is not None and handle(d, now):
-            try:
-                k = peer, info[0][2]
-                hit = peers.get(k)
-                if hit is None:
-                    if len(peers) >= 4096:
-                        peers.clear()
-                    gwlb = socket.inet_aton(peer[0])
-                    hit = peers[k] = outer_header(k[1][8:12], gwlb, peer[1], port)
-                send((hit, lengths[len(d)], d), (), 0, peer)  # a raw socket ignores the port
-                c.returned += 1
-            except Exception:  # OSError from the kernel, or no pktinfo
-                c.send_error += 1
+        if d is not None and handle(d, now, (peer, info)):
+            reply(d, peer, info)
+        if released:  # held fragments that their first fragment let pass
+            for d, (peer, info) in released:
+                reply(d, peer, info)
+            released.clear()
         if now >= tick:
             tick = now + TICK
             try:
-                if reload:
-                    reload.clear()
-                    reload_policy(h, cfg.policy, index)
+                news = box.get(gen)
+                if news:
+                    gen = news[0]
+                    reload_policy(h, news[1], index)
                 table.expire(now)
+                h.fragments.expire(now)
                 log.summarise(now)
                 c.evicted, c.expired, c.active = table.evicted, table.expired, len(table)
-                c.log_suppressed = log.suppressed
+                c.log_suppressed, c.fragments_lost = log.suppressed, h.fragments.lost
                 write_log(log.lines, cfg.flow_log)
             except Exception:
                 c.error += 1
@@ -149,11 +168,11 @@ def run(index, sock, cfg, policy, shared, beats, inherited):
                 return
 
 
-def reload_policy(handler, path, index):
-    """The supervisor checked the file before signalling; should it have changed since, the
-    worker keeps its old policy too."""
+def reload_policy(handler, data, index):
+    """The supervisor validated these very bytes; should they fail here all the same, the worker
+    says so and keeps its old policy."""
     try:
-        handler.reload(load(path))
+        handler.reload(parse(data))
     except PolicyError as e:
         print(f"gwlb-appliance: worker {index}: old policy kept: {e}", file=sys.stderr)
 

@@ -10,9 +10,14 @@ Cases (1 worker; a 2-worker run of the cached case too):
 * echo: a plain Python UDP echo, one receive and one send per packet: the ceiling;
 * cached: 1,024 IPv4 TCP flows cycled, every packet after the first of a flow on the fast path;
 * storm: every packet a new IPv4 UDP flow (65,536 flows cycled through a 4,096-flow table),
-  so every packet is judged by the policy, and the flow log is rate-limited;
+  so every packet is judged by RULES_20 (a 20-rule policy: admin ports, blocklisted prefixes
+  of any protocol, DNS and NTP rules, allow outbound last), and the flow log is rate-limited;
 * full parse: 64 IPv6 TCP flows with a destination-options header (IPv6 never takes the fast
   path, so this is the full Geneve and inner parse on every packet).
+
+Then the reload gap: one worker holding 65,536 flows, a 100-rule policy; a steady stream of
+one cached flow (a packet every millisecond) while SIGHUP reloads the policy; the longest
+silence between returned packets in the second around the reload.
 
 Every case is measured the same way: one load generator sends pre-built Geneve packets for a
 fixed time, a counter on the GWLB side counts what comes back to its port 6081 (until 0.5 s
@@ -28,6 +33,7 @@ the load averages, and the summary gives min-max and median over rounds.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import statistics
@@ -40,6 +46,8 @@ from pathlib import Path
 from scapy.all import IP, TCP, UDP, raw
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
 
+from benchmarks.policies import RULES_20
+from benchmarks.reload_gap import reload_gap
 from generator import bundle
 from lab import netns
 from lab.geneve import aws_options, build
@@ -180,7 +188,7 @@ ECHO_CASE = "echo (ceiling)"
 CASES = {  # name -> (packets, workers, extra appliance flags); workers 0: the echo
     ECHO_CASE: ("cached", 0, ()),
     "cached flows": ("cached", 1, ()),
-    "new-flow storm": ("storm", 1, ("--flow-table-size", "4096")),
+    "new-flow storm (20 rules)": ("storm", 1, ("--flow-table-size", "4096", "--policy", "R20")),
     "full parse (IPv6)": ("full", 1, ()),
     "cached flows, 2 workers": ("cached", 2, ()),
 }
@@ -194,7 +202,9 @@ def run_case(h, python, case, packets, duration) -> tuple[float, float, float]:
         time.sleep(0.5)
         pids = [proc.pid]
     else:
+        extra = tuple(str(h.rules_20) if x == "R20" else x for x in extra)
         args = ("--workers", str(workers), "--flow-log", "-", *extra)
+        args = args if "--policy" in extra else (*args, "--allow-all")
         proc = h.start_appliance(*args, stdout=subprocess.DEVNULL, **pin)
         pids = netns.children(proc.pid)
     try:
@@ -226,9 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     packets = {"cached": cached_packets(), "storm": storm_packets(), "full": full_parse_packets()}
     results = {case: [] for case in cases}
     with tempfile.TemporaryDirectory(prefix="gwlb-bench-") as tmp:
-        bundle.extract(Path(tmp))
+        bundle.extract(Path(tmp), python=python)  # the one-liner, as on the instance
         netns.APPLIANCE_PATH, netns.APPLIANCE_PYTHON = tmp, python
         h = netns.Harness("b").up()
+        h.rules_20 = Path(tmp, "rules20.json")
+        h.rules_20.write_text(json.dumps(RULES_20))
         print(f"{python}, bundle {tmp}; cpus {CPUS}, 1-worker servers pinned to {SERVER_CPU};")
         print(f"{args.duration:g} s per case and round")
         try:
@@ -241,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"  {case:26} {pps:9,.0f} pkt/s {us:5.1f} us/pkt ({kernel:4.1f} in the"
                         f" kernel), busy {pps * us / 1e6:.2f} CPU"
                     )
+            print(f"reload gap: load average {loadavg()}")
+            gaps = [reload_gap(h, Path(tmp), storm_packets()) for _ in range(args.rounds)]
         finally:
             h.down()
     print(f"after: load average {loadavg()}")
@@ -255,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         cpu = f"{min(us):.1f}-{max(us):.1f} ({statistics.median(us):.1f})"
         x = f"{min(x_pps):.2f}-{max(x_pps):.2f} ({statistics.median(x_pps):.2f})"
         print(f"{case:26} {spread(pps):>36} {cpu:>16} {x:>16} {statistics.median(x_cpu):14.2f}")
+    ms = [g[0] * 1000 for g in gaps]
+    print(
+        f"reload gap, 65,536 flows x 100 rules: longest silence {min(ms):.0f}-{max(ms):.0f} ms"
+        f" (median {statistics.median(ms):.0f}); flows held {[g[1] for g in gaps]};"
+        f" /health codes seen {sorted({c for g in gaps for c in g[2]})}"
+    )
     return 0
 
 

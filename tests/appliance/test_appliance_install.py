@@ -2,9 +2,12 @@
 systemd 252 itself and by running the appliance with only its capabilities), the default
 policy, and the user data budget."""
 
+import ast
 import configparser
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +19,8 @@ from lab import geneve, netns
 
 INSTALL = Path(__file__).resolve().parents[2] / "appliance" / "install"
 UNIT = INSTALL / "gwlb-appliance.service"
-CAPS = {"CAP_NET_RAW", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN"}
+# Start-up needs these two (raw sockets, port 80); the appliance drops both once they are open.
+CAPS = {"CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}
 # The appliance's user data (cloud-config with the gzip+base64 bundle), as EC2 sees it, must
 # stay at or under this: 1 KiB below EC2's 16 KiB, room for what comes next.
 USER_DATA_BUDGET = 15 * 1024
@@ -71,9 +75,38 @@ def test_systemd_252_knows_every_directive(tmp_path):
     assert out.returncode == 0 and problems == [], problems
 
 
-def test_runs_without_root_with_only_the_units_capabilities():
+def capability_sets(pid):
+    """CapEff, CapPrm and CapAmb of a process, as the kernel reports them."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    sets = dict(x.split(":\t") for x in lines if x.startswith(("CapEff", "CapPrm", "CapAmb")))
+    return {k: int(v, 16) for k, v in sets.items()}
+
+
+def loadable_copy(python, prefix, tmp):
+    """(interpreter, prefix) that user 65534 can run: `python` itself, or, when its install
+    lies where nobody may not read (pyenv's under /root), a hard-linked copy of that install in
+    tmp (same file system: instant, no space) with LD_LIBRARY_PATH at its lib (the binary's
+    RUNPATH names the unreadable one). None when neither runs."""
+    home = Path(python).resolve().parents[1]
+    candidates = [(python, prefix)]
+    if Path(tmp).stat().st_dev == home.stat().st_dev:
+        copy = Path(tmp) / "python"
+        subprocess.run(["cp", "-al", str(home), str(copy)], check=True, timeout=120)
+        Path(tmp).chmod(0o755)
+        env = ("env", f"LD_LIBRARY_PATH={copy / 'lib'}")
+        candidates.append((str(copy / "bin" / Path(python).resolve().name), (*prefix, *env)))
+    for candidate, pre in candidates:
+        probe = subprocess.run([*pre, candidate, "-c", "pass"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return candidate, pre
+    return None
+
+
+def test_runs_without_root_with_only_the_units_capabilities(monkeypatch):
     """As nobody, with the unit's capabilities ambient and bounding, no new privileges: binds
-    port 80, sends raw, and returns a packet."""
+    port 80, sends raw, and returns a packet; after start-up the supervisor and every worker hold
+    no capability at all (effective, permitted, ambient). Under run_py39.py, pyenv's 3.9 runs
+    from a hard-linked copy that nobody can read."""
     why = netns.unavailable() or ("" if shutil.which("setpriv") else "needs setpriv")
     if why:
         pytest.skip(why)
@@ -88,23 +121,27 @@ def test_runs_without_root_with_only_the_units_capabilities():
         f"--bounding-set=-all,{caps}",
         "--no-new-privs",
     )
-    probe = subprocess.run(
-        [*prefix, netns.APPLIANCE_PYTHON, "-c", "pass"], capture_output=True, timeout=30
-    )
-    if probe.returncode:  # e.g. pyenv's 3.9 under /root, which nobody may not read
-        pytest.skip(f"{netns.APPLIANCE_PYTHON} does not run as nobody: {probe.stderr[:80]!r}")
+    tmp = tempfile.mkdtemp(prefix="gwlb-nobody-", dir="/tmp")
+    found = loadable_copy(netns.APPLIANCE_PYTHON, prefix, tmp)
+    if found is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.skip(f"{netns.APPLIANCE_PYTHON} does not run as nobody, nor a copy of it")
+    monkeypatch.setattr(netns, "APPLIANCE_PYTHON", found[0])
+    prefix = found[1]
     h = netns.Harness("u").up()
     proc = None
     try:
         proc = h.start_appliance(
-            "--workers", "2", "--flow-log", "-", health_port=80, prefix=prefix,
+            "--workers", "2", "--allow-all", "--flow-log", "-", health_port=80, prefix=prefix,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        for pid in [proc.pid, *netns.children(proc.pid)]:
+        pids = [proc.pid, *netns.children(proc.pid)]
+        assert len(pids) == 3  # the supervisor and two workers
+        for pid in pids:
             status = Path(f"/proc/{pid}/status").read_text()
-            if "python" in Path(f"/proc/{pid}/cmdline").read_text():
-                uid = [x for x in status.splitlines() if x.startswith("Uid:")][0]
-                assert uid.split()[1:3] == ["65534", "65534"]
+            uid = [x for x in status.splitlines() if x.startswith("Uid:")][0]
+            assert uid.split()[1:3] == ["65534", "65534"]
+            assert capability_sets(pid) == {"CapEff": 0, "CapPrm": 0, "CapAmb": 0}, pid
         rx, tx = h.udp(h.gw_ns, 6081), h.udp(h.gw_ns)
         pkt = geneve.build(
             raw(IP(src="10.0.0.1", dst="198.18.0.1") / UDP(sport=1, dport=2)),
@@ -125,11 +162,22 @@ def test_runs_without_root_with_only_the_units_capabilities():
         if proc is not None:
             netns.stop(proc)
         h.down()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_default_policy_allows_everything():
+def test_default_policy_is_the_safe_one():
+    """Drops by default; lets the inside out, the ALB and the bastion reach the web servers
+    (HTTP, ping) within the VPC, and nothing from outside in."""
     pol = policy.load(str(INSTALL / "policy.json"))
-    assert pol.rules == [] and pol.default == "allow"
+    web, alb, out = b"\x0a\x00\x06\x0a", b"\x0a\x00\x00\x0b", bytes([93, 184, 216, 34])
+    assert pol.default == "drop"
+    assert pol.decide(4, 6, web, out, 443)[0] == "allow"  # outbound HTTPS (SSM, signals)
+    assert pol.decide(4, 1, web, out, 0)[0] == "allow"  # ping out
+    assert pol.decide(4, 6, alb, web, 80)[0] == "allow"  # ALB (or bastion) to web
+    assert pol.decide(4, 1, alb, web, 0)[0] == "allow"  # the bastion's ping
+    for proto, port in ((6, 80), (6, 22), (17, 53), (1, 0)):
+        assert pol.decide(4, proto, out, web, port)[0] == "drop"  # nothing opens from outside
+    assert pol.decide(4, 6, alb, web, 22)[0] == "drop"
 
 
 def test_user_data_stays_within_budget():
@@ -143,3 +191,30 @@ def test_user_data_stays_within_budget():
     assert "${" not in text
     size = len(text.encode())
     assert size <= USER_DATA_BUDGET, f"appliance user data is {size} bytes"
+
+
+def test_user_data_unpacks_the_modules_with_its_own_command(tmp_path):
+    """The rendered user data's runcmd entry, run as written (paths moved under tmp_path),
+    writes every module; each parses to the tree of the module, minified; the text is base93
+    with no "${" for Fn::Sub."""
+    userdata = pytest.importorskip("generator.userdata", reason="the generator needs its venv")
+    yaml = pytest.importorskip("yaml")
+    from generator import bundle
+
+    doc = yaml.safe_load(userdata.appliance("ApplianceGroup"))
+    files = {f["path"]: f["content"] for f in doc["write_files"]}
+    text = files[bundle.ENCODED_PATH]
+    assert set(text.strip()) <= set(bundle.DIGITS) and "${" not in text
+    (tmp_path / "text").write_text(text)
+    [cmd] = [c for c in doc["runcmd"] if c[:2] == ["python3", "-c"]]
+    assert cmd[3:] == [bundle.ENCODED_PATH, bundle.INSTALL_ROOT]
+    subprocess.run(
+        [sys.executable, "-c", cmd[2], str(tmp_path / "text"), str(tmp_path)], check=True
+    )
+    shipped = {p.name: p.read_text() for p in (tmp_path / "appliance").glob("*.py")}
+    sources = sorted(INSTALL.parent.glob("*.py"))
+    assert sorted(shipped) == [m.name for m in sources]
+    for m in sources:
+        assert ast.dump(ast.parse(shipped[m.name])) == ast.dump(
+            ast.parse(bundle.minify(m.read_text()))
+        )

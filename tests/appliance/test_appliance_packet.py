@@ -9,16 +9,16 @@ from hypothesis import strategies as st
 from scapy.all import ICMP, IP, TCP, UDP, raw
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6PacketTooBig, IPv6, IPv6ExtHdrFragment
 
-from appliance.packet import REASONS, inner
+from appliance.packet import FIRST, NEVER, PICKUP, REASONS, inner
 
-EXPECTED = {  # proto, sport, dport as scapy built them (ICMP echo: the identifier twice)
+EXPECTED = {  # proto, sport, dport as scapy built them (ICMP echo request: identifier, type)
     "v4_tcp": (6, 40000, 443),
     "v4_udp": (17, 5353, 53),
-    "v4_icmp": (1, 0, 0),
+    "v4_icmp": (1, 0, 8),
     "v4_opts_tcp": (6, 40001, 8443),
     "v6_tcp": (6, 40002, 443),
     "v6_udp": (17, 5354, 53),
-    "v6_icmp": (58, 7, 7),
+    "v6_icmp": (58, 7, 128),
     "v6_ext_tcp": (6, 40003, 22),
 }
 
@@ -91,19 +91,28 @@ def test_other_protocols_by_number():
     )
 
 
-def test_tcp_syn_without_ack_opens():
-    def syn(flags):
-        return inner(raw(IP(src="10.0.0.1", dst="10.0.0.2") / TCP(flags=flags)), 0, 4).syn
+def test_tcp_flags_decide_how_a_flow_may_start():
+    """As conntrack's first index: SYN opens, ACK (with PSH/URG/ECE/CWR) is picked up, any
+    other combination (FIN, RST, SYN-ACK, none) starts nothing."""
 
-    assert syn("S") and not syn("SA") and not syn("A") and not syn("PA") and not syn("R")
+    def start(flags):
+        return inner(raw(IP(src="10.0.0.1", dst="10.0.0.2") / TCP(flags=flags)), 0, 4).start
+
+    assert [start(f) for f in ("S", "SE", "A", "PA", "UAC")] == [FIRST, FIRST] + [PICKUP] * 3
+    assert {start(f) for f in ("SA", "F", "FA", "R", "RA", "", "SF", "SR", "P")} == {NEVER}
 
 
-def test_icmp_echo_request_and_reply_share_identifier_ports():
+def test_icmp_request_and_reply_ports_are_turned_round():
     req = inner(raw(IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(type=8, id=0xBEEF)), 0, 4)
     rep = inner(raw(IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=0, id=0xBEEF)), 0, 4)
-    assert ports(req) == ports(rep) == (1, 0xBEEF, 0xBEEF)
+    assert ports(req) == (1, 0xBEEF, 8) and ports(rep) == (1, 8, 0xBEEF)
+    assert (req.start, rep.start) == (FIRST, NEVER)
+    inbound = inner(raw(IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=8, id=0xBEEF)), 0, 4)
+    assert ports(inbound) == (1, 0xBEEF, 8)  # the peer's own request: another flow
+    stamp = inner(raw(IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=14, id=5)), 0, 4)
+    assert ports(stamp) == (1, 13, 5)  # a timestamp reply pairs with a timestamp request
     v6 = IPv6(src="fd00::2", dst="fd00::1") / ICMPv6EchoReply(id=77)
-    assert ports(inner(raw(v6), 0, 6)) == (58, 77, 77)
+    assert ports(inner(raw(v6), 0, 6)) == (58, 128, 77)
     other = IP(src="10.0.0.2", dst="10.0.0.1") / ICMP(type=9)  # router advertisement
     assert ports(inner(raw(other), 0, 4)) == (1, 0, 0)
 
@@ -117,7 +126,7 @@ def test_icmp_errors_quote_the_flow_they_are_about():
     assert ports(q) == (17, 5000, 53) and (q.src, q.dst) == (a("10.0.0.1"), a("198.18.0.9"))
     ping = IP(src="10.0.0.1", dst="198.18.0.9") / ICMP(type=8, id=321)
     exceeded = IP(src="192.0.2.1", dst="10.0.0.1") / ICMP(type=11) / raw(ping)
-    assert ports(inner(raw(exceeded), 0, 4).quoted) == (1, 321, 321)
+    assert ports(inner(raw(exceeded), 0, 4).quoted) == (1, 321, 8)
     six = IPv6(src="fd00::1", dst="2001:db8::9") / TCP(sport=4000, dport=443)
     big = IPv6(src="2001:db8::1", dst="fd00::1") / ICMPv6PacketTooBig() / raw(six)[:48]
     assert ports(inner(raw(big), 0, 6).quoted) == (6, 4000, 443)

@@ -1,12 +1,11 @@
 """The stateful semantics in a network namespace, two workers, under a default-drop,
 allow-outbound policy: replies on other outer ports, mid-stream pickup, ICMP, RFC 8926 drops,
-a new-flow flood against the bounded flow log, SIGHUP reload, a killed worker, send failures
-seen by /health, and a restart gap."""
+a new-flow flood against the bounded flow log, SIGHUP reload and a killed worker (send
+failures and the restart gap: test_appliance_reload.py)."""
 
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -136,16 +135,14 @@ def test_udp_answers_on_other_outer_ports_and_unsolicited_inbound_dropped(env):
     assert send(env, unsolicited, port=None, wait=0.4) == []
 
 
-def test_flow_picked_up_from_the_server_side(env):
+def test_flow_picked_up_from_the_inside_only(env):
     out, back = out_in(41001, 443, flags="PA")
-    first = [gen(back)]
-    assert send(env, first, port=5) == first
-    assert send(env, [gen(out)], port=0) == [gen(out)]
+    assert send(env, [gen(back)], port=5, wait=0.4) == []  # judged inbound: dropped
+    assert send(env, [gen(out)], port=0) == [gen(out)]  # judged outbound: picked up
+    assert send(env, [gen(back)], port=5) == [gen(back)]
     lines = log_lines(env, "sport=41001")
     assert len(lines) == 1 and "dir=outbound verdict=allow" in lines[0]
     assert lines[0].endswith("start=midstream")
-    smtp = [gen(IP(src=OUTSIDE, dst=INSIDE) / TCP(sport=25, dport=41002, flags="A"))]
-    assert send(env, smtp, port=5, wait=0.4) == []  # neither orientation allowed
 
 
 def test_icmp_error_about_an_allowed_flow_passes(env):
@@ -181,7 +178,8 @@ def test_critical_option_and_control_packets_are_dropped_and_counted(env):
 
 def test_new_flow_flood_keeps_the_log_bounded_and_health_up(env):
     """20,000 new flows through the GWLB side's ports: flow lines stay near the rate limit,
-    the rest are counted and summarised, and /health answers 200 all along."""
+    the rest are counted and summarised, and /health answers 200 all along (unless the queue
+    overflowed: then 503 is right)."""
     before = metrics(env)
     size_before = env.flow_log.stat().st_size if env.flow_log.exists() else 0
     health, stop = [], threading.Event()
@@ -216,7 +214,10 @@ def test_new_flow_flood_keeps_the_log_bounded_and_health_up(env):
     assert created > 5000  # most reach the appliance (a burst may overflow a busy queue)
     assert suppressed > 0 and suppressed + len(lines) == created
     assert len(lines) <= WORKERS * 50 * (elapsed + 2)
-    assert summaries and set(health) == {200}
+    lost = after['packets_dropped_total{reason="queue"}']
+    lost -= before['packets_dropped_total{reason="queue"}']
+    # 200 all along, unless the kernel dropped enough at a full queue to call it overload.
+    assert summaries and set(health) == {200} or lost >= 50
     grown = env.flow_log.stat().st_size - size_before
     print(f"\nflood: {created:.0f} flows in {elapsed:.1f} s, log grew {grown} bytes")
     assert grown < 200 * len(lines) + 200 * len(summaries)
@@ -239,6 +240,7 @@ def test_sighup_reloads_and_a_bad_policy_keeps_the_old_one(env):
     policy.write_text(json.dumps(POLICY))
     os.kill(env.proc.pid, signal.SIGHUP)
     time.sleep(0.6)
+    assert send(env, [gen(out)], port=0) == [gen(out)]  # the dropped flow was forgotten
     assert send(env, [gen(back)], port=4) == [gen(back)]
     m = metrics(env)
     assert m["policy_reloads_total"] == 2 and m["worker_restarts_total"] == 0
@@ -260,7 +262,7 @@ def holds(pid, inode):
 
 def test_a_killed_worker_s_flows_keep_passing(env):
     # Many inside hosts: workers are chosen by addresses, so both get a share.
-    tcp = [out_in(42000, 443, inside=f"10.1.1.{i + 1}", flags="PA") for i in range(40)]
+    tcp = [out_in(42000, 443, inside=f"10.1.1.{i + 1}", flags="A") for i in range(40)]
     udp = [out_in(43000, 53, UDP, inside=f"10.1.2.{i + 1}") for i in range(40)]
     opened = [gen(o) for o, _ in tcp + udp]
     assert len(send(env, opened, port=None)) == len(opened)
@@ -272,8 +274,9 @@ def test_a_killed_worker_s_flows_keep_passing(env):
     while time.monotonic() < deadline and victim in netns.children(supervisor):
         time.sleep(0.05)
     time.sleep(0.5)
-    # TCP from the server's side first: the replacement picks its flows up mid-stream, the
-    # other worker still knows its own.
+    # TCP: the inside's next ACK is picked up mid-stream where the worker forgot the flow; the
+    # servers' packets then pass.
+    assert len(send(env, [gen(o) for o, _ in tcp], port=None)) == len(tcp)
     replies = [gen(b) for _, b in tcp]
     assert sorted(send(env, replies, port=None)) == sorted(replies)
     # UDP: the inside's next packet opens the flow again where the worker forgot it.
@@ -284,63 +287,3 @@ def test_a_killed_worker_s_flows_keep_passing(env):
     assert after["worker_restarts_total"] - before["worker_restarts_total"] == 1
     # Only the dead worker's flows were judged again, not the other worker's.
     assert 0 < after["flows_created_total"] - before["flows_created_total"] < len(opened)
-
-
-def test_health_503_while_sends_mostly_fail(env):
-    """Replies to the GWLB side fail (a prohibit route): /health, asked over loopback, goes
-    503 within the window and back to 200 once sends succeed again."""
-    route = ["ip", "-n", env.app_ns, "route", "add", "prohibit", f"{env.gw_ip}/32"]
-    out = gen(IP(src=INSIDE, dst=OUTSIDE) / UDP(sport=5700, dport=53))
-    subprocess.run(route, check=True, timeout=10)
-    try:
-        seen, deadline = [], time.monotonic() + 8
-        while time.monotonic() < deadline and 503 not in seen:
-            send(env, [out] * 20, port=0, wait=0.01)
-            seen.append(env.http_get_local(HEALTH, "/health")[0])
-            time.sleep(0.1)
-        assert 503 in seen
-    finally:
-        route[4] = "del"
-        subprocess.run(route, check=True, timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and env.http_get(HEALTH, "/health")[0] != 200:
-        send(env, [out] * 5, port=0, wait=0.01)
-        time.sleep(0.2)
-    assert env.http_get(HEALTH, "/health") == (200, "ok\n")
-
-
-def test_restart_gap_is_under_a_second(env):
-    """A steady stream through a stop and start of the whole appliance: the longest silence
-    on the GWLB side stays under 1 s."""
-    out = gen(IP(src=INSIDE, dst=OUTSIDE) / UDP(sport=5800, dport=53))
-    arrivals, stop = [], threading.Event()
-
-    def receive():
-        env.rx.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                env.rx.recv(65535)
-                arrivals.append(time.monotonic())
-            except OSError:
-                pass
-
-    def stream():
-        while not stop.is_set():
-            env.txs[0].sendto(out, (env.app_ip, 6081))
-            time.sleep(0.005)
-
-    threads = [threading.Thread(target=receive), threading.Thread(target=stream)]
-    for t in threads:
-        t.start()
-    try:
-        time.sleep(0.5)
-        netns.stop(env.proc)
-        start(env)
-        time.sleep(0.5)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]  # noqa: B905 (3.9)
-    print(f"\nrestart: longest gap {max(gaps) * 1000:.0f} ms")
-    assert len(arrivals) > 100 and max(gaps) < 1.0
