@@ -14,7 +14,6 @@ from verify.model import Route, SetModel
 
 ROUTER_OFFSET = 1  # the VPC router is the subnet's first address, as in AWS
 GWLB_NODE_OFFSET, NAT_OFFSET, ALB_NODE_OFFSET, FIRST_HOST = 5, 6, 20, 10
-INTERNET_LAN = "198.19.255.0/24"  # the internet's own hosts
 INTERNET_ROUTER, CLIENT_IP, SERVER_IP = "198.19.255.1", "198.19.255.10", "198.19.255.20"
 IGW_LINK_VPC, IGW_LINK_GW = "169.254.0.1", "169.254.0.2"  # router <-> internet gateway, per VPC
 
@@ -56,35 +55,34 @@ class Plan:
     table_number: dict[str, int] = field(default_factory=dict)  # route table -> Linux table
     nodes: dict[str, Node] = field(default_factory=dict)
 
-    def gateway_of(self, spec: SetModel, subnet: str) -> str:
-        return host_ip(spec.subnets[subnet].cidr, ROUTER_OFFSET)
-
 
 def plan(spec: SetModel) -> Plan:
-    p = Plan()
-    for i, vpc in enumerate(sorted(spec.vpcs)):
-        p.vpc_index[vpc] = i
-    for i, sid in enumerate(sorted(spec.subnets)):
-        p.bridge[sid] = f"s{i}"
-    for i, eid in enumerate(sorted(spec.endpoints)):
-        p.tun[eid] = f"e{i}"
-    for i, table in enumerate(sorted(spec.routes)):
-        p.table_number[table] = 100 + i
+    layout = Plan()
+    for index, vpc in enumerate(sorted(spec.vpcs)):
+        layout.vpc_index[vpc] = index
+    for index, sid in enumerate(sorted(spec.subnets)):
+        layout.bridge[sid] = f"s{index}"
+    for index, eid in enumerate(sorted(spec.endpoints)):
+        layout.tun[eid] = f"e{index}"
+    for index, table in enumerate(sorted(spec.routes)):
+        layout.table_number[table] = 100 + index
     used: dict[str, int] = {}
     public_next: dict[str, int] = {}
 
     def public(subnet: str) -> str:
         vpc = spec.subnets[subnet].vpc
-        n = public_next.get(vpc, 10)
-        public_next[vpc] = n + 1
-        return host_ip(public_block(p.vpc_index[vpc]), n)
+        number = public_next.get(vpc, 10)
+        public_next[vpc] = number + 1
+        return host_ip(public_block(layout.vpc_index[vpc]), number)
 
     def add(node_id: str, label: str, subnet: str, offset: int | None, is_public: bool) -> None:
         if offset is None:
             offset = used.get(subnet, FIRST_HOST)
             used[subnet] = offset + 1
         ip = host_ip(spec.subnets[subnet].cidr, offset)
-        p.nodes[node_id] = Node(node_id, label, subnet, ip, public(subnet) if is_public else None)
+        layout.nodes[node_id] = Node(
+            node_id, label, subnet, ip, public(subnet) if is_public else None
+        )
 
     def label(ident: str, name: str) -> str:
         alike = [n for n in (*spec.nats.values(), *spec.albs.values()) if n.name == name]
@@ -112,7 +110,7 @@ def plan(spec: SetModel) -> Plan:
             )
     for host in sorted(spec.hosts.values(), key=lambda h: h.id):
         add(host.id, host.name, host.subnet, None, host.public)
-    return p
+    return layout
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ class LinuxRoute:
     via: str | None = None
 
 
-def linux_routes(spec: SetModel, p: Plan, table: str, vpc: str) -> list[LinuxRoute]:
+def linux_routes(spec: SetModel, layout: Plan, table: str, vpc: str) -> list[LinuxRoute]:
     """A route table as Linux routes: AWS's local route becomes one route per subnet of the VPC,
     left out where the table routes that subnet's exact block (or a block holding it, more
     specific than the VPC) elsewhere; longest prefix match then decides as AWS does."""
@@ -139,17 +137,17 @@ def linux_routes(spec: SetModel, p: Plan, table: str, vpc: str) -> list[LinuxRou
             for r in routes
         )
         if not overridden:
-            out.append(LinuxRoute(subnet.cidr, p.bridge[sid]))
+            out.append(LinuxRoute(subnet.cidr, layout.bridge[sid]))
     # The rest of the VPC's block is local too: it goes nowhere, whatever broader routes say.
     out.append(LinuxRoute(str(vpc_net), "blackhole"))
-    for r in routes:
-        if r.kind == "gwlbe":
-            out.append(LinuxRoute(r.destination, p.tun[r.target]))
-        elif r.kind == "nat":
-            node = p.nodes[r.target]
-            out.append(LinuxRoute(r.destination, p.bridge[node.subnet], node.ip))
-        elif r.kind == "igw":
-            out.append(LinuxRoute(r.destination, "igw", IGW_LINK_GW))
+    for route in routes:
+        if route.kind == "gwlbe":
+            out.append(LinuxRoute(route.destination, layout.tun[route.target]))
+        elif route.kind == "nat":
+            node = layout.nodes[route.target]
+            out.append(LinuxRoute(route.destination, layout.bridge[node.subnet], node.ip))
+        elif route.kind == "igw":
+            out.append(LinuxRoute(route.destination, "igw", IGW_LINK_GW))
     return out
 
 
@@ -159,28 +157,30 @@ class PolicyRouting:
     sources: list[tuple[str, int]]  # (incoming device, table number), in rule order
 
 
-def policy_routing(spec: SetModel, p: Plan, vpc: str) -> PolicyRouting:
+def policy_routing(spec: SetModel, layout: Plan, vpc: str) -> PolicyRouting:
     """A VPC router's tables and rules: traffic is looked up in the table of the subnet it
     leaves (by the bridge it came in on), of the endpoint's subnet for what an endpoint hands
     back, and of the gateway's own table, when one is associated, for what enters from the
     internet. Subnets without an association, and the gateway without one, use the VPC's main
     table, which holds the local route only."""
-    main = 90 + p.vpc_index[vpc]
+    main = 90 + layout.vpc_index[vpc]
     chosen: dict[int, str | None] = {main: None}
     sources: list[tuple[str, int]] = []
     table_of: dict[str, int] = {}
-    for s in sorted((s for s in spec.subnets.values() if s.vpc == vpc), key=lambda s: s.id):
-        table = spec.table_of_subnet.get(s.id)
-        number = table_of[s.id] = p.table_number[table] if table else main
+    for subnet in sorted(
+        (item for item in spec.subnets.values() if item.vpc == vpc), key=lambda item: item.id
+    ):
+        table = spec.table_of_subnet.get(subnet.id)
+        number = table_of[subnet.id] = layout.table_number[table] if table else main
         chosen[number] = table
-        sources.append((p.bridge[s.id], number))
+        sources.append((layout.bridge[subnet.id], number))
     for eid, endpoint in sorted(spec.endpoints.items()):
         if spec.subnets[endpoint.subnet].vpc == vpc:
-            sources.append((p.tun[eid], table_of[endpoint.subnet]))
+            sources.append((layout.tun[eid], table_of[endpoint.subnet]))
     for igw in spec.igws.values():
         if igw.vpc == vpc:
-            number = p.table_number[igw.table] if igw.table else main
+            number = layout.table_number[igw.table] if igw.table else main
             chosen[number] = igw.table
             sources.append(("igw", number))
-    tables = {n: linux_routes(spec, p, t, vpc) for n, t in chosen.items()}
+    tables = {number: linux_routes(spec, layout, t, vpc) for number, t in chosen.items()}
     return PolicyRouting(tables, sources)

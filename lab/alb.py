@@ -91,11 +91,11 @@ class AlbNode:
         target = self.choose()
         port = self.target_port[target.id]
         try:
-            with socket_in(self.ns) as s:
-                s.settimeout(BACKEND_TIMEOUT)
-                s.connect((target.address, port))
-                local = s.getsockname()
-                data = exchange(s, path, target.address, [f"X-Forwarded-For: {client}"])
+            with socket_in(self.ns) as sock:
+                sock.settimeout(BACKEND_TIMEOUT)
+                sock.connect((target.address, port))
+                local = sock.getsockname()
+                data = exchange(sock, path, target.address, [f"X-Forwarded-For: {client}"])
         except OSError:
             return 502, b"502 Bad Gateway\n", ""
         head, _, body = data.partition(b"\r\n\r\n")

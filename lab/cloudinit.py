@@ -67,10 +67,10 @@ class Boot:
         for cmd in self.runcmd:
             if cmd[:1] == ["systemctl"] and ("--now" in cmd or "start" in cmd):
                 for name in (a for a in cmd[1:] if a.endswith(".service")):
-                    f = self.file(UNIT_DIR + name)
-                    if f is None:
+                    unit_file = self.file(UNIT_DIR + name)
+                    if unit_file is None:
                         raise BootError(f"runcmd starts {name}, which user data does not write")
-                    out.append(parse_unit(name, f.content.decode()))
+                    out.append(parse_unit(name, unit_file.content.decode()))
         return out
 
     def archives(self) -> list[tuple[str, str]]:
@@ -90,8 +90,19 @@ def parse(user_data: str) -> Boot:
         doc = yaml.safe_load(user_data) or {}
     except yaml.YAMLError as exc:
         raise BootError(f"user data is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise BootError("user data is cloud-config but not a mapping")
+    try:
+        return _read(doc)
+    except (KeyError, TypeError, ValueError, AttributeError, OSError) as exc:
+        if isinstance(exc, BootError):
+            raise
+        raise BootError(f"user data the lab cannot replay: {type(exc).__name__} {exc}") from None
+
+
+def _read(doc: dict) -> Boot:
     boot = Boot()
-    for item in doc.get("write_files", []):
+    for item in doc.get("write_files") or []:
         content = item.get("content", "")
         encoding = item.get("encoding", "")
         if encoding in ("gz+b64", "gzip+base64", "gz+base64"):
@@ -104,7 +115,7 @@ def parse(user_data: str) -> Boot:
             data = content.encode()
         boot.files.append(File(item["path"], data, int(str(item.get("permissions", "0644")), 8)))
     for key, into in (("bootcmd", boot.bootcmd), ("runcmd", boot.runcmd)):
-        for cmd in doc.get(key, []):
+        for cmd in doc.get(key) or []:
             into.append([str(a) for a in cmd] if isinstance(cmd, list) else shlex.split(cmd))
     return boot
 
@@ -142,11 +153,11 @@ class Root:
         return self.base / guest.lstrip("/")
 
     def install(self, boot: Boot) -> None:
-        for f in boot.files:
-            target = self.path(f.path)
+        for written in boot.files:
+            target = self.path(written.path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(f.content)
-            target.chmod(f.mode)
+            target.write_bytes(written.content)
+            target.chmod(written.mode)
         for archive, directory in boot.archives():
             dest = self.path(directory)
             dest.mkdir(parents=True, exist_ok=True)

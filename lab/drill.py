@@ -1,96 +1,94 @@
 """Step 5 of the plan: stop the appliance of an existing flow, then every appliance, then start
-them again; health, the failover attribute and traffic must follow."""
+them again; health, the failover attribute and traffic must follow. With every appliance down the
+GWLB fails open (sends to unhealthy targets, as AWS documents), so traffic still stops."""
 
 from __future__ import annotations
 
 import time
 
 from lab import probes
-from lab.gwlb import FlowRecord
+from lab.flows import FlowRecord
 from lab.hosts import wait_for
-from lab.plan import Plan, Row
+from lab.plan import Plan
+from lab.rows import Row
 
 
 def drill(plan: Plan) -> None:
     """Stop one appliance, then all, then restart them: health and traffic must follow."""
-    em, hosts = plan.em, plan.s.hosts
-    appliances = sorted(plan.spec.hosts_of("appliance"), key=lambda h: h.name)
-    if not appliances:
+    appliances = plan.roles.appliances
+    if not appliances or not plan.model.gwlbs:
         return
-    tg = plan.spec.target_groups[next(iter(plan.spec.gwlbs.values())).target_group]
-    hc, scale = tg.health, plan.s.scale
-    limit_down = (hc.unhealthy * hc.interval + hc.timeout) * scale + 0.5
+    group = plan.model.target_groups[next(iter(plan.model.gwlbs.values())).target_group]
+    check, scale = group.health, plan.time_scale
+    limit_down = (check.unhealthy * check.interval + check.timeout) * scale + 0.5
     # An ICMP flow of step 1 (its key has no ports, so a new echo is the same flow) shows
     # what becomes of an existing flow: its appliance is the one stopped.
-    ids = {h.id for h in appliances}
-    pinned = next((r for r in plan.carried if r.key.proto == 1 and r.target in ids), None)
-    victim = plan.spec.hosts[pinned.target] if pinned else appliances[0]
-    for svc in hosts.of(victim.id):
-        svc.stop()
+    ids = {host.id for host in appliances}
+    pinned = next(
+        (record for record in plan.carried if record.key.proto == 1 and record.target in ids),
+        None,
+    )
+    victim = plan.model.hosts[pinned.target] if pinned else appliances[0]
+    plan.stop_services(victim.id)
     began = time.monotonic()
-    down = wait_for(lambda: em.targets[victim.id].health.state == "unhealthy", limit_down * 2)
+    down = wait_for(lambda: plan.health(victim.id) == "unhealthy", limit_down * 2)
     took = time.monotonic() - began
-    plan.rows.append(
+    plan.add(
         Row(
             "5 failure",
             f"stop {victim.name}: health marks it unhealthy",
             down and took <= limit_down,
             appliance=victim.name,
             detail=f"in {took:.1f} s; thresholds allow {limit_down:.1f} s "
-            f"({hc.unhealthy} x {hc.interval:g} s + {hc.timeout:g} s timeout, x{scale:g})",
+            f"({check.unhealthy} x {check.interval:g} s + {check.timeout:g} s timeout, x{scale:g})",
         )
     )
     if pinned is not None:
-        existing_flow(plan, pinned, victim.name, tg.rebalance)
-    rows = plan.egress(
-        "5 failure", f" with {victim.name} down", icmp=False, ports=plan.http_ports[-1:]
-    )
-    for row in rows:
-        if victim.name in row.appliance:
-            row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"
+        existing_flow(plan, pinned, victim.name, group.rebalance)
+    ports = plan.http_ports[-1:]
+    if len(appliances) > 1:  # with one appliance, "every appliance down" below says it all
+        rows = plan.egress("5 failure", f" with {victim.name} down", icmp=False, ports=ports)
+        for row in rows:
+            if victim.name in row.appliance:
+                row.ok, row.detail = False, row.detail + f"; went to stopped {victim.name}"
     for host in appliances:  # the victim's services are stopped already: a no-op for them
-        for svc in hosts.of(host.id):
-            svc.stop()
-    wait_for(
-        lambda: all(em.targets[h.id].health.state == "unhealthy" for h in appliances),
-        limit_down * 2,
-    )
+        plan.stop_services(host.id)
+    wait_for(lambda: all(plan.health(h.id) == "unhealthy" for h in appliances), limit_down * 2)
     plan.egress(
         "5 failure",
         " with every appliance down (must fail)",
         timeout=1.0,
         icmp=False,
         expect=False,
-        ports=plan.http_ports[-1:],
+        ports=ports,
     )
-    limit_up = (hc.healthy * hc.interval) * scale + 10.0  # plus the appliance's start-up
+    limit_up = (check.healthy * check.interval) * scale + 10.0  # plus the appliance's start-up
     began = time.monotonic()
     for host in appliances:
-        for svc in hosts.of(host.id):
-            svc.start()
-    up = em.wait_healthy([h.id for h in appliances], limit_up)
+        plan.start_services(host.id)
+    up = wait_for(lambda: all(plan.health(h.id) == "healthy" for h in appliances), limit_up)
     took = time.monotonic() - began
-    plan.rows.append(
+    plan.add(
         Row(
             "5 failure",
             "restart every appliance: healthy again",
             up,
             appliance="all",
-            detail=f"in {took:.1f} s ({hc.healthy} successes needed, "
-            f"every {hc.interval * scale:g} s)",
+            detail=f"in {took:.1f} s ({check.healthy} successes needed, "
+            f"every {check.interval * scale:g} s)",
         )
     )
-    plan.egress("5 failure", " after restart", icmp=False, ports=plan.http_ports[-1:])
+    plan.egress("5 failure", " after restart", icmp=False, ports=ports)
 
 
-def existing_flow(plan: Plan, rec: FlowRecord, victim: str, rebalance: bool) -> None:
+def existing_flow(plan: Plan, record: FlowRecord, victim: str, rebalance: bool) -> None:
     """With target_failover rebalance, a flow of a failed appliance moves to a healthy one;
     without it (AWS's default) the flow stays with the failed appliance and is lost."""
-    src = rec.first[0]
-    dst = rec.key.b[0] if rec.key.a[0] == src else rec.key.a[0]
-    node = next(n for n in plan.lab.plan.nodes.values() if n.ip == src)
-    result = probes.ping(plan.lab.node_ns[node.id], src, dst, timeout=1.5)
-    now = plan.em.label(rec.target) if rec.target else "none"
+    src = record.first[0]
+    dst = record.key.upper[0] if record.key.lower[0] == src else record.key.lower[0]
+    node = plan.node_with_address(src)
+    result = probes.ping(plan.namespace(node.id), src, dst, timeout=1.5)
+    now = plan.emulator.label(record.target) if record.target else "none"
     mode = "rebalance" if rebalance else "no_rebalance"
     flow = f"existing flow {node.label} -> {dst} (ICMP) after {victim} failed"
     if rebalance:
@@ -99,4 +97,4 @@ def existing_flow(plan: Plan, rec: FlowRecord, victim: str, rebalance: bool) -> 
     else:
         ok = not result.ok and now == victim
         detail = f"{result.detail}; stays with {victim}, lost ({mode}, AWS's default)"
-    plan.rows.append(Row("5 failure", flow, ok, appliance=now, detail=detail))
+    plan.add(Row("5 failure", flow, ok, appliance=now, detail=detail))

@@ -10,11 +10,11 @@ from lab.session import Session
 def flow_log(session: Session, host_id: str) -> list[dict[str, str]]:
     """The key=value fields of every line of the flow log the host's unit writes."""
     entries = []
-    for svc in session.hosts.of(host_id):
-        argv = list(svc.unit.exec_start)
+    for service in session.hosts.of(host_id):
+        argv = list(service.unit.exec_start)
         if "--flow-log" not in argv:
             continue
-        path = svc.root.path(argv[argv.index("--flow-log") + 1])
+        path = service.root.path(argv[argv.index("--flow-log") + 1])
         if not path.exists():
             continue
         for line in path.read_text().splitlines():
@@ -22,20 +22,20 @@ def flow_log(session: Session, host_id: str) -> list[dict[str, str]]:
     return entries
 
 
-def logged(rec: FlowRecord, entries: list[dict[str, str]]) -> bool:
+def logged(record: FlowRecord, entries: list[dict[str, str]]) -> bool:
     """Whether a flow the emulator carried is in the log, whichever end the appliance saw first
     (ICMP by addresses only: the appliance logs its type and code as ports)."""
-    proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(rec.key.proto, str(rec.key.proto))
-    ends = {rec.key.a, rec.key.b}
-    for e in entries:
-        if e.get("proto") != proto:
+    proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(record.key.proto, str(record.key.proto))
+    ends = {record.key.lower, record.key.upper}
+    for entry in entries:
+        if entry.get("proto") != proto:
             continue
         if proto == "icmp":
-            if {e.get("src"), e.get("dst")} == {rec.key.a[0], rec.key.b[0]}:
+            if {entry.get("src"), entry.get("dst")} == {record.key.lower[0], record.key.upper[0]}:
                 return True
         elif {
-            (e.get("src"), int(e.get("sport", -1))),
-            (e.get("dst"), int(e.get("dport", -1))),
+            (entry.get("src"), int(entry.get("sport", -1))),
+            (entry.get("dst"), int(entry.get("dport", -1))),
         } == ends:
             return True
     return False
@@ -43,8 +43,10 @@ def logged(rec: FlowRecord, entries: list[dict[str, str]]) -> bool:
 
 def metrics(session: Session, host_id: str) -> dict[str, float]:
     """The appliance's /metrics (Prometheus text) from its GWLB node, on the health check port."""
-    em = session.emulator
-    target = em.targets[host_id]
-    tg = session.spec.target_groups[next(iter(session.spec.gwlbs.values())).target_group]
-    r = probes.http_get(target.probe_ns, target.address, tg.health.port, "/metrics", timeout=2.0)
-    return metrics_text.parse(r.body)
+    target = session.emulator.targets[host_id]
+    model = session.model
+    group = model.target_groups[next(iter(model.gwlbs.values())).target_group]
+    answer = probes.http_get(
+        target.probe_ns, target.address, group.health.port, "/metrics", timeout=2.0
+    )
+    return metrics_text.parse(answer.body)

@@ -1,117 +1,37 @@
 """GWLB endpoints and GWLB emulator: packets routed into an endpoint's TUN device go out in Geneve
 (endpoint id, attachment id, flow cookie) to an appliance chosen by a symmetric flow hash, sticky
-per flow, over healthy targets (across zones when cross-zone is on); what the appliance returns
-is unwrapped and handed back to the router as coming from that endpoint. Every flow is recorded."""
+per flow, over healthy targets (across zones when cross-zone is on; over every target when none is
+healthy, as GWLB fails open); what the appliance returns is unwrapped and handed back to the
+router as coming from that endpoint. Every flow is recorded."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import selectors
 import socket
-import struct
 import threading
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from lab import geneve
 from lab.addresses import Plan
+from lab.flows import (
+    FlowKey,
+    FlowRecord,
+    flow_key,
+    parse_geneve,
+    parse_ipv4,
+    pick,
+    resource_number,
+)
 from lab.health import Checker, Health, Target
 from lab.nsutil import ip_batch, socket_in, tun_in
 from verify.model import SetModel
 
 GENEVE_PORT = 6081
 MAX_PACKET = 8500  # GWLB drops larger packets: it carries up to 8,500 bytes
-PORTED = (6, 17)  # TCP and UDP flows hash on 5-tuples; other protocols on 3-tuples
-
-
-@dataclass(frozen=True)
-class FlowKey:
-    """Both directions of a flow share one key: its two ends in sorted order."""
-
-    proto: int
-    a: tuple[str, int]
-    b: tuple[str, int]
-
-    def text(self) -> str:
-        name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
-        return f"{name} {self.a[0]}:{self.a[1]} <> {self.b[0]}:{self.b[1]}"
-
-
-def parse_ipv4(packet: bytes) -> tuple[int, tuple[str, int], tuple[str, int]] | None:
-    """(protocol, (src, port), (dst, port)) of an IPv4 packet; ports are 0 outside TCP/UDP."""
-    if len(packet) < 20 or packet[0] >> 4 != 4:
-        return None
-    ihl = (packet[0] & 15) * 4
-    proto = packet[9]
-    src, dst = socket.inet_ntoa(packet[12:16]), socket.inet_ntoa(packet[16:20])
-    sport = dport = 0
-    first_fragment = not struct.unpack("!H", packet[6:8])[0] & 0x1FFF
-    if proto in PORTED and first_fragment and len(packet) >= ihl + 4:
-        sport, dport = struct.unpack("!HH", packet[ihl : ihl + 4])
-    return proto, (src, sport), (dst, dport)
-
-
-def flow_key(proto: int, src: tuple[str, int], dst: tuple[str, int]) -> FlowKey:
-    ends = sorted([src, dst], key=lambda e: (socket.inet_aton(e[0]), e[1]))
-    return FlowKey(proto, ends[0], ends[1])
-
-
-def pick(key: FlowKey, candidates: list[str]) -> str:
-    """The same target for both directions of a flow: a hash of its symmetric key."""
-    digest = zlib.crc32(f"{key.proto}|{key.a}|{key.b}".encode())
-    return sorted(candidates)[digest % len(candidates)]
-
-
-def parse_geneve(data: bytes) -> tuple[int, dict[int, bytes]] | None:
-    """(header length, AWS options by type) of a Geneve packet, or None when malformed."""
-    if len(data) < 8 or data[0] >> 6:
-        return None
-    end = 8 + (data[0] & 63) * 4
-    if end > len(data):
-        return None
-    options, p = {}, 8
-    while p + 4 <= end:
-        length = (data[p + 3] & 31) * 4
-        if struct.unpack("!H", data[p : p + 2])[0] == geneve.AWS_CLASS:
-            options[data[p + 2]] = data[p + 4 : p + 4 + length]
-        p += 4 + length
-    return (end, options) if p == end else None
-
-
-def resource_number(resource_id: str, salt: str) -> int:
-    """A stable 64-bit id for a resource, like AWS's vpce-... and attachment ids."""
-    return int.from_bytes(hashlib.sha256(f"{salt}:{resource_id}".encode()).digest()[:8], "big")
-
-
-@dataclass
-class FlowRecord:
-    """What the emulator saw of one flow: (endpoint, appliance) per direction, sent and returned."""
-
-    key: FlowKey
-    first: tuple[str, int]  # the end that sent the first packet: its direction is "out"
-    target: str | None = None
-    cookie: int = 0
-    sent: dict[str, Counter] = field(default_factory=lambda: {"out": Counter(), "back": Counter()})
-    returned: dict[str, Counter] = field(
-        default_factory=lambda: {"out": Counter(), "back": Counter()}
-    )
-    dropped: Counter = field(default_factory=Counter)
-
-    def direction(self, src: tuple[str, int]) -> str:
-        return "out" if src == self.first else "back"
-
-    def crossings(self, direction: str) -> set[tuple[str, str]]:
-        """(endpoint, appliance) pairs whose packets went to the appliance and came back."""
-        return set(self.sent[direction]) & set(self.returned[direction])
-
-    @property
-    def symmetric(self) -> bool:
-        """Inspected both ways by one endpoint and one appliance."""
-        out, back = self.crossings("out"), self.crossings("back")
-        return len(out) == 1 and out == back
 
 
 @dataclass
@@ -133,8 +53,10 @@ class Emulator:
         router: dict[str, str],
         node_ns: dict[str, str],
         scale: float,
+        stand_ins: tuple[str, ...] = (),
     ):
         self.spec, self.plan, self.scale = spec, plan, scale
+        self.stand_ins = stand_ins  # our appliance in a vendor's place: checked on its /health
         self.router, self.node_ns = router, node_ns
         self.flows: dict[FlowKey, FlowRecord] = {}
         self.drops: Counter = Counter()
@@ -179,35 +101,43 @@ class Emulator:
                 ip = self.plan.nodes[host.id].ip
                 az = self.spec.subnets[host.subnet].az
                 probe_from = self._node_in(gid, az).ns
-                t = Target(
+                target = Target(
                     host.id,
                     host.name,
                     ip,
                     probe_from,
                     Health(tg.health.healthy, tg.health.unhealthy),
                 )
-                self.targets[host.id] = t
+                self.targets[host.id] = target
                 self.target_ip[host.id] = ip
-                targets.append(t)
-            self.checkers.append(Checker(tg.health, targets, self.scale))
+                targets.append(target)
+            ours = [t for t in targets if t.id not in self.stand_ins]
+            stand_ins = [t for t in targets if t.id in self.stand_ins]
+            self.checkers.append(Checker(tg.health, ours, self.scale))
+            if stand_ins and tg.health.protocol.upper() != "TCP":
+                # The vendor's check path means nothing to our appliance: ask its own.
+                own = replace(tg.health, path="/health", matcher="200")
+                self.checkers.append(Checker(own, stand_ins, self.scale))
+            elif stand_ins:
+                self.checkers.append(Checker(tg.health, stand_ins, self.scale))
 
     def start(self) -> None:
-        for c in self.checkers:
-            c.start()
+        for checker in self.checkers:
+            checker.start()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
         self.stopped.set()
-        for c in self.checkers:
-            c.stop()
+        for checker in self.checkers:
+            checker.stop()
         if self.thread:
             self.thread.join(timeout=5)
         for fd in self.tun_fd.values():
             os.close(fd)
         for nodes in self.nodes.values():
-            for n in nodes:
-                n.sock.close()
+            for node in nodes:
+                node.sock.close()
         self.selector.close()
 
     # --- data path ------------------------------------------------------------------------
@@ -216,14 +146,18 @@ class Emulator:
         nodes = self.nodes[gwlb]
         return next((n for n in nodes if n.az == az), nodes[0])
 
-    def _candidates(self, gwlb: str, az: str) -> list[str]:
-        g = self.spec.gwlbs[gwlb]
-        return [
-            hid
-            for hid, t in self.targets.items()
-            if t.health.healthy
-            and (g.cross_zone or self.spec.subnets[self.spec.hosts[hid].subnet].az == az)
+    def _candidates(self, gwlb: str, az: str) -> tuple[list[str], bool]:
+        """(targets a new flow may go to, whether GWLB failed open). With no healthy target in
+        reach, GWLB sends to all of them regardless of health (AWS: "Target groups for your
+        Gateway Load Balancers", health checks: fail open)."""
+        balancer = self.spec.gwlbs[gwlb]
+        reach = [
+            host_id
+            for host_id in self.targets
+            if balancer.cross_zone or self.spec.subnets[self.spec.hosts[host_id].subnet].az == az
         ]
+        healthy = [host_id for host_id in reach if self.targets[host_id].health.healthy]
+        return (healthy, False) if healthy else (reach, True)
 
     def _loop(self) -> None:
         while not self.stopped.is_set():
@@ -266,11 +200,14 @@ class Emulator:
             direction = rec.direction(src)
             target = rec.target
             if target is None or (tg.rebalance and not self.targets[target].health.healthy):
-                candidates = self._candidates(endpoint.gwlb, az)
+                candidates, fail_open = self._candidates(endpoint.gwlb, az)
                 if not candidates:
-                    rec.dropped["no_healthy_target"] += 1
-                    self.drops["no_healthy_target"] += 1
+                    rec.dropped["no_target"] += 1
+                    self.drops["no_target"] += 1
                     return
+                rec.fail_open = fail_open
+                if fail_open:
+                    self.drops["fail_open"] += 1  # counted: these went to unhealthy targets
                 target = rec.target = pick(key, candidates)
             rec.sent[direction][(eid, target)] += 1
         options = geneve.aws_options(

@@ -57,15 +57,15 @@ class Health:
 def probe(ns: str, address: str, hc: HealthCheck, timeout: float) -> bool:
     """One health check from namespace ns: an HTTP GET of hc.path, or a TCP connect."""
     try:
-        with socket_in(ns) as s:
-            s.settimeout(timeout)
-            s.connect((address, hc.port))
+        with socket_in(ns) as sock:
+            sock.settimeout(timeout)
+            sock.connect((address, hc.port))
             if hc.protocol.upper() == "TCP":
                 return True
-            s.sendall(f"GET {hc.path} HTTP/1.0\r\nHost: {address}\r\n\r\n".encode())
+            sock.sendall(f"GET {hc.path} HTTP/1.0\r\nHost: {address}\r\n\r\n".encode())
             head = b""
             while b"\r\n" not in head:
-                chunk = s.recv(4096)
+                chunk = sock.recv(4096)
                 if not chunk:
                     break
                 head += chunk
@@ -109,10 +109,10 @@ class Checker:
         return min(self.hc.timeout * self.scale, self.interval)
 
     def start(self) -> None:
-        for t in self.targets:
-            th = threading.Thread(target=self._run, args=(t,), daemon=True)
-            th.start()
-            self.threads.append(th)
+        for target in self.targets:
+            thread = threading.Thread(target=self._run, args=(target,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
 
     def _run(self, target: Target) -> None:
         while not self.stopped.is_set():
@@ -126,5 +126,5 @@ class Checker:
 
     def stop(self) -> None:
         self.stopped.set()
-        for th in self.threads:
-            th.join(timeout=5)
+        for thread in self.threads:
+            thread.join(timeout=5)

@@ -17,6 +17,10 @@ from lab import cloudinit
 from verify.model import Host
 
 PYTHON_39 = "3.9.18"
+REPO = Path(__file__).resolve().parents[1]
+STAND_IN_DIR = "/opt/gwlb-lab-appliance"
+STAND_IN_POLICY = "/etc/gwlb-lab/allow-all.json"
+TRANSFER_FILES = {"lab-64k.bin": 64 * 1024, "lab-200k.bin": 200 * 1024}
 
 
 def python_for_hosts() -> tuple[str, str]:
@@ -127,22 +131,57 @@ class Hosts:
             )
             if proc.returncode != 0:
                 raise StartError(f"{host.name}: {' '.join(cmd)}: {proc.stderr.strip()}")
-        started = []
-        for unit in boot.enabled_units():
+        units = boot.enabled_units()
+        for unit in units:
             if policy is not None:
                 for path in _policy_paths(unit):
                     root.path(path).write_bytes(policy)
-            svc = Service(host, ns, root, unit, self.python, self.base / f"{host.name}.log")
-            self.services.append(svc)
-            try:
-                svc.start()
-            except StartError as exc:  # as systemd would: the unit stays down, the host boots
-                svc.error = str(exc)
-            started.append(svc)
-        return started
+            for directory in _served_directories(unit):
+                # The large-transfer probes' files, beside the web server's own index.html.
+                for name, size in TRANSFER_FILES.items():
+                    root.path(f"{directory.rstrip('/')}/{name}").write_bytes(_filler(size))
+        return [self._start(host, ns, root, unit) for unit in units]
+
+    def boot_stand_in(self, host: Host, ns: str, health_port: int) -> list[Service]:
+        """Our appliance, allow-all, in place of one the set ships (a vendor image, a proxy
+        fetched at boot): the set's routing, groups and GWLB are then what the lab tests."""
+        root = cloudinit.Root(self.base / host.name)
+        shutil.copytree(REPO / "appliance", root.path(STAND_IN_DIR + "/appliance"))
+        root.path(STAND_IN_POLICY).parent.mkdir(parents=True, exist_ok=True)
+        root.path(STAND_IN_POLICY).write_bytes(
+            (Path(__file__).parent / "allow_all.json").read_bytes()
+        )
+        unit = cloudinit.Unit(
+            "gwlb-lab-stand-in.service",
+            (),
+            (
+                "/usr/bin/python3",
+                "-m",
+                "appliance",
+                "--policy",
+                STAND_IN_POLICY,
+                "--health-port",
+                str(health_port),
+                "--flow-log",
+                "/var/log/gwlb-lab/flows.log",
+            ),
+            STAND_IN_DIR,
+            {},
+            "gwlb-lab",
+        )
+        return [self._start(host, ns, root, unit)]
+
+    def _start(self, host: Host, ns: str, root: cloudinit.Root, unit: cloudinit.Unit) -> Service:
+        service = Service(host, ns, root, unit, self.python, self.base / f"{host.name}.log")
+        self.services.append(service)
+        try:
+            service.start()
+        except StartError as exc:  # as systemd would: the unit stays down, the host boots
+            service.error = str(exc)
+        return service
 
     def of(self, host_id: str) -> list[Service]:
-        return [s for s in self.services if s.host.id == host_id]
+        return [service for service in self.services if service.host.id == host_id]
 
     def internet_server(self, ns: str, address: str, ports: tuple[int, ...]) -> None:
         root = self.base / "internet-server"
@@ -172,12 +211,21 @@ class Hosts:
             )
 
     def stop_all(self) -> None:
-        for svc in self.services:
-            svc.stop()
+        for service in self.services:
+            service.stop()
         for proc in self.extra:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+
+
+def _filler(size: int) -> bytes:
+    return (b"gwlb-lab large transfer " * (size // 24 + 1))[:size]
+
+
+def _served_directories(unit: cloudinit.Unit) -> list[str]:
+    argv = list(unit.exec_start)
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--directory"]
 
 
 def _policy_paths(unit: cloudinit.Unit) -> list[str]:

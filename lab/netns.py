@@ -84,29 +84,29 @@ class Harness:
     def udp(self, ns: str, port: int = 0, timeout: float = 1.0) -> socket.socket:
         addr = self.gw_ip if ns == self.gw_ns else self.app_ip
         with self.inside(ns):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        s.bind((addr, port))
-        s.settimeout(timeout)
-        return s
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        sock.bind((addr, port))
+        sock.settimeout(timeout)
+        return sock
 
     def http_get(self, port: int, path: str, timeout: float = 3.0):
         """GET from the GWLB side, as the target group health check does; (status, body)."""
         with self.inside(self.gw_ns):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        with s:
-            s.settimeout(timeout)
-            s.connect((self.app_ip, port))
-            data = exchange(s, path, "appliance")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with sock:
+            sock.settimeout(timeout)
+            sock.connect((self.app_ip, port))
+            data = exchange(sock, path, "appliance")
         head, _, body = data.partition(b"\r\n\r\n")
         return int(head.split()[1]), body.decode()
 
     def http_get_local(self, port: int, path: str, timeout: float = 3.0):
         """GET from inside the appliance's namespace over loopback; (status, body)."""
         with self.inside(self.app_ns):
-            s = socket.create_connection(("127.0.0.1", port), timeout)
-        with s:
-            data = exchange(s, path, "appliance")
+            sock = socket.create_connection(("127.0.0.1", port), timeout)
+        with sock:
+            data = exchange(sock, path, "appliance")
         head, _, body = data.partition(b"\r\n\r\n")
         return int(head.split()[1]), body.decode()
 
@@ -154,8 +154,8 @@ def children(pid: int) -> list:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError):
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
                 if int(fields[1]) == pid:
                     out.append(int(entry))
     return out

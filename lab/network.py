@@ -4,12 +4,24 @@ with a client and a server, and one namespace per host; tears it all down again.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 import re
+import signal
 import subprocess
 from dataclasses import dataclass, field
 
-from lab import addresses as A
+from lab import addresses
+from lab.addresses import (
+    CLIENT_IP,
+    IGW_LINK_GW,
+    IGW_LINK_VPC,
+    INTERNET_ROUTER,
+    ROUTER_OFFSET,
+    SERVER_IP,
+    host_ip,
+)
 from lab.nsutil import ip, ip_batch, nft, sysctl
 from verify.model import SetModel
 
@@ -27,7 +39,7 @@ ROUTER_SYSCTLS = {
 class Lab:
     token: str
     spec: SetModel
-    plan: A.Plan
+    plan: addresses.Plan
     router: dict[str, str] = field(default_factory=dict)  # VPC -> router namespace
     node_ns: dict[str, str] = field(default_factory=dict)  # node id -> namespace
     namespaces: list[str] = field(default_factory=list)  # every namespace, in creation order
@@ -86,7 +98,7 @@ class Builder:
             lab.internet,
             [
                 "link add lan type bridge",
-                f"addr add {A.INTERNET_ROUTER}/24 dev lan",
+                f"addr add {INTERNET_ROUTER}/24 dev lan",
                 "link set lan up",
             ],
         )
@@ -94,8 +106,8 @@ class Builder:
             self.vpc(vpc, index)
         for node in plan.nodes.values():
             self.node(node)
-        lab.client = self.outside("client", A.CLIENT_IP)
-        lab.server = self.outside("server", A.SERVER_IP)
+        lab.client = self.outside("client", CLIENT_IP)
+        lab.server = self.outside("server", SERVER_IP)
         for igw in spec.igws.values():
             self.gateway(igw.vpc, plan.vpc_index[igw.vpc], igw.table)
         for nat in spec.nats.values():
@@ -106,34 +118,40 @@ class Builder:
         lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
         router = lab.router[vpc] = self.netns(f"vpc{index}", router=True)
         lines = []
-        subnets = [s for s in spec.subnets.values() if s.vpc == vpc]
-        for s in subnets:
-            dev = plan.bridge[s.id]
-            gw = A.host_ip(s.cidr, A.ROUTER_OFFSET)
+        subnets = [item for item in spec.subnets.values() if item.vpc == vpc]
+        for subnet in subnets:
+            dev = plan.bridge[subnet.id]
+            gateway = host_ip(subnet.cidr, ROUTER_OFFSET)
             lines += [
                 f"link add {dev} type bridge",
                 f"link set {dev} mtu {MTU}",
-                f"addr add {gw}/{_prefix(s.cidr)} dev {dev}",
+                f"addr add {gateway}/{_prefix(subnet.cidr)} dev {dev}",
                 f"link set {dev} up",
             ]
         ip_batch(router, lines)
 
     def tables(self, vpc: str) -> None:
         lab = self.lab
-        rules = A.policy_routing(lab.spec, lab.plan, vpc)
+        rules = addresses.policy_routing(lab.spec, lab.plan, vpc)
         lines = []
         for number, routes in rules.tables.items():
-            for r in routes:
-                if r.device == "blackhole":
-                    lines.append(f"route add blackhole {r.destination} table {number}")
+            for route in routes:
+                if route.device == "blackhole":
+                    lines.append(f"route add blackhole {route.destination} table {number}")
                 else:
-                    via = f" via {r.via} onlink" if r.via else ""
-                    lines.append(f"route add {r.destination}{via} dev {r.device} table {number}")
-        for i, (dev, number) in enumerate(rules.sources):
-            lines.append(f"rule add iif {dev} lookup {number} pref {1000 + i}")
+                    via = f" via {route.via} onlink" if route.via else ""
+                    lines.append(
+                        f"route add {route.destination}{via} dev {route.device} table {number}"
+                    )
+            if not any(route.destination == "0.0.0.0/0" for route in routes):
+                # AWS drops what no route matches, silently; without this the lookup would fall
+                # through to the router's main table and answer "Network is unreachable".
+                lines.append(f"route add blackhole default table {number}")
+        for index, (dev, number) in enumerate(rules.sources):
+            lines.append(f"rule add iif {dev} lookup {number} pref {1000 + index}")
         ip_batch(lab.router[vpc], lines)
 
-    def node(self, node: A.Node) -> None:
+    def node(self, node: addresses.Node) -> None:
         lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
         subnet = spec.subnets[node.subnet]
         ns = lab.node_ns[node.id] = self.netns(_slug(node.label))
@@ -155,7 +173,7 @@ class Builder:
                 f"link set eth0 mtu {MTU}",
                 f"addr add {node.ip}/{_prefix(subnet.cidr)} dev eth0",
                 "link set eth0 up",
-                f"route add default via {A.host_ip(subnet.cidr, A.ROUTER_OFFSET)}",
+                f"route add default via {host_ip(subnet.cidr, ROUTER_OFFSET)}",
             ],
         )
 
@@ -170,7 +188,7 @@ class Builder:
             [
                 f"addr add {address}/24 dev eth0",
                 "link set eth0 up",
-                f"route add default via {A.INTERNET_ROUTER}",
+                f"route add default via {INTERNET_ROUTER}",
             ],
         )
         return ns
@@ -181,17 +199,17 @@ class Builder:
         lab, spec, plan = self.lab, self.lab.spec, self.lab.plan
         router, ns = lab.router[vpc], self.netns(f"igw{index}", router=True)
         self.veth(router, "igw", ns, "vpc")
-        inet_side, gw_side = A.uplink(index)
+        inet_side, gw_side = addresses.uplink(index)
         self.veth(ns, "wan", lab.internet, f"v{index}")
-        ip_batch(router, [f"addr add {A.IGW_LINK_VPC}/30 dev igw", "link set igw up"])
+        ip_batch(router, [f"addr add {IGW_LINK_VPC}/30 dev igw", "link set igw up"])
         ip_batch(
             ns,
             [
-                f"addr add {A.IGW_LINK_GW}/30 dev vpc",
+                f"addr add {IGW_LINK_GW}/30 dev vpc",
                 "link set vpc up",
                 f"addr add {gw_side}/30 dev wan",
                 "link set wan up",
-                f"route add {spec.vpcs[vpc].cidr} via {A.IGW_LINK_VPC}",
+                f"route add {spec.vpcs[vpc].cidr} via {IGW_LINK_VPC}",
                 f"route add default via {inet_side}",
             ],
         )
@@ -200,15 +218,17 @@ class Builder:
             [
                 f"addr add {inet_side}/30 dev v{index}",
                 f"link set v{index} up",
-                f"route add {A.public_block(index)} via {gw_side}",
+                f"route add {addresses.public_block(index)} via {gw_side}",
             ],
         )
         mapped = [
-            n for n in plan.nodes.values() if n.public_ip and spec.subnets[n.subnet].vpc == vpc
+            node
+            for node in plan.nodes.values()
+            if node.public_ip and spec.subnets[node.subnet].vpc == vpc
         ]
         pre = "".join(f'    iifname "wan" ip daddr {n.public_ip} dnat to {n.ip}\n' for n in mapped)
         post = "".join(f'    oifname "wan" ip saddr {n.ip} snat to {n.public_ip}\n' for n in mapped)
-        privates = ", ".join(n.ip for n in mapped) or A.IGW_LINK_GW
+        privates = ", ".join(node.ip for node in mapped) or IGW_LINK_GW
         nft(
             ns,
             (
@@ -234,9 +254,13 @@ class Builder:
         )
 
 
-def build(token: str, spec: SetModel) -> Lab:
-    """Build everything but the route tables; on an error, what was built goes first."""
-    lab = Lab(token, spec, A.plan(spec))
+def plan_for(model: SetModel) -> addresses.Plan:
+    return addresses.plan(model)
+
+
+def build(lab: Lab) -> Lab:
+    """Build everything but the route tables; on an error, what was built goes first. Each
+    namespace is listed in lab.namespaces as soon as it exists, so an interrupt can undo it."""
     try:
         Builder(lab).build()
     except BaseException:
@@ -252,7 +276,19 @@ def install_routes(lab: Lab) -> None:
         builder.tables(vpc)
 
 
+def kill_inside(ns: str) -> None:
+    """SIGKILL every process in the namespace: none may outlive it (a deleted namespace would
+    keep running with them)."""
+    listing = subprocess.run(
+        ["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30
+    )
+    for pid in listing.stdout.split():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
 def teardown(lab: Lab) -> None:
     for ns in reversed(lab.namespaces):
+        kill_inside(ns)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
     lab.namespaces.clear()

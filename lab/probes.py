@@ -22,6 +22,7 @@ class Result:
     proto: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    length: int = 0  # bytes of the body
 
 
 def _checksum(data: bytes) -> int:
@@ -39,21 +40,21 @@ def ping(
     """ICMP echo from src (an address of ns) to dst; ok when every echo is answered."""
     ident = (os.getpid() + int(time.monotonic() * 1000)) & 0xFFFF
     payload = (b"gwlb-lab" * (size // 8 + 1))[:size]
-    with socket_in(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
-        s.bind((src, 0))
+    with socket_in(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+        sock.bind((src, 0))
         answered = 0
         for seq in range(1, count + 1):
             header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
             packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
             try:
-                s.sendto(packet, (dst, 0))
+                sock.sendto(packet, (dst, 0))
             except OSError as exc:  # e.g. a host firewall (security group) refusing it
                 return Result(False, f"ICMP: {exc.strerror}", (src, 0), (dst, 0), 1)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                s.settimeout(max(0.01, deadline - time.monotonic()))
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
                 try:
-                    data, peer = s.recvfrom(65535)
+                    data, peer = sock.recvfrom(65535)
                 except TimeoutError:
                     break
                 ihl = (data[0] & 15) * 4
@@ -66,22 +67,30 @@ def ping(
 
 
 def http_get(
-    ns: str, dst: str, port: int = 80, path: str = "/", timeout: float = 2.0, src: str = ""
+    ns: str,
+    dst: str,
+    port: int = 80,
+    path: str = "/",
+    timeout: float = 2.0,
+    src: str = "",
+    size: int | None = None,
 ) -> Result:
     """GET from ns; with src, the socket is bound first, so even a connection that never comes
-    up has a known source port and its flow can be looked up."""
+    up has a known source port and its flow can be looked up. With size, the body must be that
+    many bytes (a large transfer: every full-size segment must get through)."""
     local = (src, 0)
     try:
-        with socket_in(ns) as s:
-            s.settimeout(timeout)
+        with socket_in(ns) as sock:
+            sock.settimeout(timeout)
             if src:
-                s.bind((src, 0))
-                local = s.getsockname()
-            s.connect((dst, port))
-            local = s.getsockname()
-            data = exchange(s, path, dst)
+                sock.bind((src, 0))
+                local = sock.getsockname()
+            sock.connect((dst, port))
+            local = sock.getsockname()
+            data = exchange(sock, path, dst)
     except OSError as exc:
-        return Result(False, f"HTTP: {exc.strerror or exc}", local, (dst, port), 6)
+        why = exc.strerror or str(exc) or type(exc).__name__
+        return Result(False, f"HTTP: {why}", local, (dst, port), 6)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     try:
@@ -92,5 +101,7 @@ def http_get(
     for line in lines[1:]:
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
-    text = body.decode("utf-8", "replace").strip()
-    return Result(code == 200, f"HTTP {code}", (local[0], local[1]), (dst, port), 6, headers, text)
+    text = body.decode("utf-8", "replace").strip() if len(body) < 4096 else ""
+    ok = code == 200 and (size is None or len(body) == size)
+    detail = f"HTTP {code}" + (f", {len(body)} of {size} bytes" if size is not None else "")
+    return Result(ok, detail, (local[0], local[1]), (dst, port), 6, headers, text, len(body))

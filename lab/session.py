@@ -8,120 +8,108 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lab import addresses as A
-from lab import network, security
+from lab import acl, network, security
+from lab.addresses import SERVER_IP
 from lab.alb import AlbNode, Backend
+from lab.filters import Filters
 from lab.gwlb import Emulator
 from lab.hosts import Hosts, StartError, python_for_hosts, wait_for
 from lab.nsutil import nft, socket_in
 from verify.model import SetModel
 
-INTERNET_PORTS = (80, 443)  # 443 too: the web servers' security group lets only HTTPS out
+INTERNET_PORTS = (80, 443)  # 443: the readiness signals and Session Manager go out over HTTPS
+SCRATCH_PREFIX = "gwlb-lab-"
 
 
 class Session:
     def __init__(
         self,
-        spec: SetModel,
+        model: SetModel,
         scale: float,
         policy: bytes | None = None,
         token: str | None = None,
-        security_groups: bool = False,
+        security_groups: bool = True,
+        stand_ins: tuple[str, ...] = (),
     ):
-        self.spec, self.scale, self.policy = spec, scale, policy
+        self.model, self.scale, self.policy = model, scale, policy
         self.security_groups = security_groups
+        self.stand_ins = stand_ins  # appliance hosts that run our appliance in a vendor's place
         self.token = token or str(os.getpid())
-        self.base = Path(tempfile.mkdtemp(prefix=f"gwlb-lab-{self.token}-"))
+        self.base: Path | None = None  # the scratch directory, made by up()
         self.python, self.python_note = python_for_hosts()
         self.lab: network.Lab | None = None
         self.emulator: Emulator | None = None
+        self.filters: Filters | None = None
         self.albs: list[AlbNode] = []
-        self.hosts = Hosts(self.base, self.python)
+        self.hosts = Hosts(Path(tempfile.gettempdir()), self.python)
 
     def up(self) -> None:
-        spec = self.spec
-        self.lab = lab = network.build(self.token, spec)
-        self.emulator = Emulator(spec, lab.plan, lab.router, lab.node_ns, self.scale)
+        model = self.model
+        # Made here, not in __init__: down() removes it, whatever interrupts what follows.
+        self.base = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{self.token}-"))
+        self.hosts.base = self.base
+        self.lab = network.Lab(self.token, model, network.plan_for(model))
+        network.build(self.lab)
+        lab = self.lab
+        self.filters = Filters(model, lab.plan, self.security_groups)
+        self.emulator = Emulator(
+            model, lab.plan, lab.router, lab.node_ns, self.scale, self.stand_ins
+        )
         self.emulator.open()
         network.install_routes(lab)
         self.emulator.start()
         if self.security_groups:
-            for node_id, groups in self._grouped().items():
-                rules = security.ruleset([spec.security_groups[g] for g in groups], self.members)
+            for node_id, groups in self.filters.grouped().items():
+                rules = security.ruleset(
+                    [model.security_groups[g] for g in groups], self.filters.members
+                )
                 nft(lab.node_ns[node_id], rules)
-        self.hosts.internet_server(lab.server, A.SERVER_IP, INTERNET_PORTS)
-        for host in spec.hosts.values():
+            for vpc, router in lab.router.items():
+                rules = acl.ruleset(model, lab.plan, vpc)
+                if rules:
+                    nft(router, rules)
+        self.hosts.internet_server(lab.server, SERVER_IP, INTERNET_PORTS)
+        for host in model.hosts.values():
+            if host.id in self.stand_ins:
+                group = model.target_groups[next(iter(model.gwlbs.values())).target_group]
+                self.hosts.boot_stand_in(host, lab.node_ns[host.id], group.health.port)
+                continue
             policy = self.policy if host.role == "appliance" else None
             self.hosts.boot(host, lab.node_ns[host.id], policy)
-        for alb in spec.albs.values():
-            tg = spec.target_groups[alb.target_group]
+        for alb in model.albs.values():
+            group = model.target_groups[alb.target_group]
             targets = [
-                Backend(hid, spec.hosts[hid].name, lab.plan.nodes[hid].ip, port)
-                for hid, port in alb.targets
+                Backend(host_id, model.hosts[host_id].name, lab.plan.nodes[host_id].ip, port)
+                for host_id, port in alb.targets
             ]
-            for sid in alb.subnets:
-                node = lab.plan.nodes[f"{alb.id}@{sid}"]
-                albnode = AlbNode(
+            for subnet in alb.subnets:
+                node = lab.plan.nodes[f"{alb.id}@{subnet}"]
+                balancer = AlbNode(
                     node.label,
                     lab.node_ns[node.id],
                     node.ip,
                     alb.port,
                     targets,
-                    tg.health,
+                    group.health,
                     self.scale,
                 )
-                albnode.start()
-                self.albs.append(albnode)
-
-    def groups_of(self, node_id: str | None) -> tuple[str, ...]:
-        """Security groups on a host or an ALB node (ALB node ids are "<alb>@<subnet>")."""
-        if node_id is None:
-            return ()
-        if node_id in self.spec.hosts:
-            return self.spec.hosts[node_id].security_groups
-        alb = self.spec.albs.get(node_id.split("@", 1)[0])
-        return alb.security_groups if alb else ()
-
-    def _grouped(self) -> dict[str, tuple[str, ...]]:
-        ids = list(self.spec.hosts) + [
-            f"{a.id}@{s}" for a in self.spec.albs.values() for s in a.subnets
-        ]
-        return {i: self.groups_of(i) for i in ids if self.groups_of(i)}
-
-    def members(self, group: str) -> set[str]:
-        return {self.lab.plan.nodes[i].ip for i, g in self._grouped().items() if group in g}
-
-    def blocked(
-        self, src: str | None, src_ip: str, dst: str | None, dst_ip: str, proto: int, port: int
-    ) -> str:
-        """Which security group stops this packet; '' when none does or they are not emulated."""
-        if not self.security_groups:
-            return ""
-        return security.verdict(
-            self.spec,
-            self.members,
-            self.groups_of(src),
-            src_ip,
-            self.groups_of(dst),
-            dst_ip,
-            proto,
-            port,
-        )
+                balancer.start()
+                self.albs.append(balancer)
 
     def wait_ready(self, timeout: float) -> list[str]:
         """Waits for appliances and ALB targets to turn healthy; returns what never did."""
-        em = self.emulator
+        emulator = self.emulator
         wait_for(
-            lambda: all(_listening(self.lab.server, A.SERVER_IP, p) for p in INTERNET_PORTS),
+            lambda: all(_listening(self.lab.server, SERVER_IP, p) for p in INTERNET_PORTS),
             timeout,
         )
-        appliances = [h.id for h in self.spec.hosts_of("appliance")]
+        appliances = [h.id for h in self.model.hosts_of("appliance")]
         # The ALB's checks cross the GWLB: they start once the appliances are healthy (or one of
         # them died), so that a slow appliance start-up cannot mark web servers unhealthy.
         units = [s for s in self.hosts.services if s.host.role == "appliance"]
         wait_for(
             lambda: (
-                all(em.targets[a].health.healthy for a in appliances)
+                all(emulator.targets[a].health.healthy for a in appliances)
                 or any(not s.running() for s in units)
             ),
             timeout,
@@ -130,25 +118,25 @@ class Session:
             node.start_checks()
         wait_for(
             lambda: (
-                all(em.targets[a].health.state != "initial" for a in appliances)
+                all(emulator.targets[a].health.state != "initial" for a in appliances)
                 and all(t.health.state != "initial" for n in self.albs for t in n.targets)
             ),
             timeout,
         )
         missing = [
-            f"{em.targets[a].label} ({em.targets[a].health.state})"
+            f"{emulator.targets[a].label} ({emulator.targets[a].health.state})"
             for a in appliances
-            if not em.targets[a].health.healthy
+            if not emulator.targets[a].health.healthy
         ]
-        for svc in self.hosts.services:
-            if svc.error:
-                missing.append(svc.error)
-            elif not svc.running():
+        for service in self.hosts.services:
+            if service.error:
+                missing.append(service.error)
+            elif not service.running():
                 # The log goes with the lab's scratch directory: quote its end here.
-                tail = svc.log.read_text(errors="replace").strip().splitlines()[-2:]
+                tail = service.log.read_text(errors="replace").strip().splitlines()[-2:]
+                code = service.proc.returncode if service.proc else "?"
                 missing.append(
-                    f"{svc.host.name}: {svc.unit.name} exited "
-                    f"({svc.proc.returncode if svc.proc else '?'})"
+                    f"{service.host.name}: {service.unit.name} exited ({code})"
                     + (f": {' / '.join(tail)}" if tail else "")
                 )
         return missing
@@ -163,14 +151,15 @@ class Session:
         self.hosts.stop_all()
         if self.lab:
             network.teardown(self.lab)
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.base is not None:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 def _listening(ns: str, address: str, port: int) -> bool:
     try:
-        with socket_in(ns) as s:
-            s.settimeout(0.5)
-            s.connect((address, port))
+        with socket_in(ns) as sock:
+            sock.settimeout(0.5)
+            sock.connect((address, port))
         return True
     except OSError:
         return False

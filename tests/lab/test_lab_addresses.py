@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import addresses as A
+from lab import addresses
 from verify import reader
 from verify.model import Endpoint, Igw, Nat, Route, SetModel, Subnet, Vpc
 
@@ -42,8 +42,8 @@ def _tiny(two_vpcs: bool = False) -> SetModel:
 
 def test_exact_subnet_route_replaces_the_local_route_for_that_subnet():
     spec = _tiny()
-    plan = A.plan(spec)
-    routes = A.linux_routes(spec, plan, "N/TA", "N/Vpc")
+    plan = addresses.plan(spec)
+    routes = addresses.linux_routes(spec, plan, "N/TA", "N/Vpc")
     dests = {r.destination: r for r in routes}
     assert dests["10.0.2.0/24"].device == plan.tun["G/E1"]  # not B's bridge
     assert dests["10.0.1.0/24"].device == plan.bridge["N/A"]
@@ -55,8 +55,8 @@ def test_exact_subnet_route_replaces_the_local_route_for_that_subnet():
 
 def test_broader_routes_never_beat_local_and_narrower_ones_split_a_subnet():
     spec = _tiny()
-    plan = A.plan(spec)
-    dests = {r.destination: r for r in A.linux_routes(spec, plan, "N/TE", "N/Vpc")}
+    plan = addresses.plan(spec)
+    dests = {r.destination: r for r in addresses.linux_routes(spec, plan, "N/TE", "N/Vpc")}
     # 10.0.0.0/8 is less specific than the VPC: every subnet keeps its local route.
     assert {dests[s.cidr].device for s in spec.subnets.values()} == {
         plan.bridge[s] for s in spec.subnets
@@ -66,33 +66,33 @@ def test_broader_routes_never_beat_local_and_narrower_ones_split_a_subnet():
 
 def test_two_vpcs_get_their_own_routers_public_blocks_and_local_routes():
     spec = _tiny(two_vpcs=True)
-    plan = A.plan(spec)
+    plan = addresses.plan(spec)
     assert sorted(plan.vpc_index.values()) == [0, 1]
     publics = {n.id: n.public_ip for n in plan.nodes.values()}
     assert publics["N/Nat"].startswith("198.18.") and publics["M/Nat"].startswith("198.18.")
     assert publics["N/Nat"].rsplit(".", 1)[0] != publics["M/Nat"].rsplit(".", 1)[0]
-    routes = A.linux_routes(spec, plan, None, "M/Vpc")
+    routes = addresses.linux_routes(spec, plan, None, "M/Vpc")
     assert [r.destination for r in routes] == ["10.1.0.0/24", "10.1.0.0/16"]
 
 
 def test_host_addresses_stay_inside_their_subnets():
     spec = reader.load(SETS[0])
-    plan = A.plan(spec)
+    plan = addresses.plan(spec)
     seen = set()
     for node in plan.nodes.values():
         cidr = spec.subnets[node.subnet].cidr
-        assert A.host_ip(cidr, 0) < node.ip  # never the network address
+        assert addresses.host_ip(cidr, 0) < node.ip  # never the network address
         assert node.ip not in seen
         seen.add(node.ip)
     with pytest.raises(ValueError, match="too small"):
-        A.host_ip("10.0.0.0/28", 15)
+        addresses.host_ip("10.0.0.0/28", 15)
 
 
 def test_each_way_in_looks_up_its_own_table():
     spec = _tiny()
     spec.igws = {"N/Igw": Igw("N/Igw", "Igw", "Igw", "N/Vpc", None)}
-    plan = A.plan(spec)
-    rules = A.policy_routing(spec, plan, "N/Vpc")
+    plan = addresses.plan(spec)
+    rules = addresses.policy_routing(spec, plan, "N/Vpc")
     by_dev = dict(rules.sources)
     assert by_dev[plan.bridge["N/A"]] == plan.table_number["N/TA"]
     # What endpoint E1 hands back follows the endpoint subnet's table.
@@ -107,8 +107,8 @@ def test_a_gateway_route_table_steers_what_enters_from_the_internet():
     spec = _tiny()
     spec.routes["N/Edge"] = [Route("r", "10.0.1.0/24", "gwlbe", "G/E1")]
     spec.igws = {"N/Igw": Igw("N/Igw", "Igw", "Igw", "N/Vpc", "N/Edge")}
-    plan = A.plan(spec)
-    rules = A.policy_routing(spec, plan, "N/Vpc")
+    plan = addresses.plan(spec)
+    rules = addresses.policy_routing(spec, plan, "N/Vpc")
     edge = dict(rules.sources)["igw"]
     assert edge == plan.table_number["N/Edge"]
     routes = {r.destination: r.device for r in rules.tables[edge]}

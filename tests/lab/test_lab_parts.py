@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lab import addresses as A
-from lab import cloudinit, geneve, security
-from lab.gwlb import Emulator, FlowRecord, Node, flow_key, parse_geneve, parse_ipv4, pick
+from lab import addresses, cloudinit, geneve
+from lab.flows import FlowRecord, flow_key, parse_geneve, parse_ipv4, pick
+from lab.gwlb import Emulator, Node
 from lab.health import Health, Target, matches
 from verify import reader
-from verify.model import SecurityGroup, SetModel, SgRule
 
 SET = Path(__file__).resolve().parents[2] / "output" / "aws" / "single-vpc"
 
@@ -158,7 +157,7 @@ class FakeSocket:
 @pytest.fixture
 def emulator():
     spec = reader.load(SET)
-    plan = A.plan(spec)
+    plan = addresses.plan(spec)
     em = Emulator(spec, plan, router={}, node_ns={}, scale=0.1)
     for gid, gwlb in spec.gwlbs.items():
         for sid in gwlb.subnets:
@@ -218,19 +217,39 @@ def test_unhealthy_target_keeps_its_flows_unless_rebalance(emulator, rebalance):
     assert {a[0] for _, a in _sent(em)[-20:]} == {t.address for t in em.targets.values()} - {first}
 
 
-def test_no_healthy_target_and_oversized_packets_are_dropped(emulator):
+def test_oversized_packets_are_dropped(emulator):
     em = emulator
     e1 = sorted(em.spec.endpoints)[0]
     em.to_appliance(e1, _ipv4("10.0.6.10", "10.0.0.20", 17, 1, 2, size=8501))
     assert em.drops["over_8500_bytes"] == 1
+    assert _sent(em) == []
     em.to_appliance(e1, _ipv4("10.0.6.10", "10.0.0.20", 17, 1, 2, size=8500))
     assert len(_sent(em)) == 1  # exactly 8,500 bytes still passes
-    for t in em.targets.values():
-        t.health.observe(False, 1.0)
-        t.health.observe(False, 2.0)
-    em.to_appliance(e1, _ipv4("10.0.6.10", "10.0.0.20", 17, 3, 4))
-    assert em.drops["no_healthy_target"] == 1
-    assert len(_sent(em)) == 1
+
+
+def test_no_healthy_target_fails_open_to_every_target(emulator):
+    """AWS: with every target unhealthy, GWLB sends new flows to all targets regardless."""
+    em = emulator
+    e1 = sorted(em.spec.endpoints)[0]
+    for target in em.targets.values():
+        target.health.observe(False, 1.0)
+        target.health.observe(False, 2.0)
+        assert not target.health.healthy
+    packets = [_ipv4("10.0.6.10", "198.19.255.20", 6, port, 443) for port in range(42000, 42030)]
+    for packet in packets:
+        em.to_appliance(e1, packet)
+    sent_to = {address[0] for _, address in _sent(em)}
+    assert sent_to == {target.address for target in em.targets.values()}
+    record = em.record(6, ("10.0.6.10", 42000), ("198.19.255.20", 443))
+    assert record.fail_open
+    # Once one target is healthy again, new flows go to it alone and are not failed open.
+    healthy = next(iter(em.targets.values()))
+    healthy.health.observe(True, 3.0)
+    healthy.health.observe(True, 4.0)
+    assert healthy.health.healthy
+    em.to_appliance(e1, _ipv4("10.0.6.10", "198.19.255.20", 6, 43000, 443))
+    assert _sent(em)[-1][1][0] == healthy.address
+    assert not em.record(6, ("10.0.6.10", 43000), ("198.19.255.20", 443)).fail_open
 
 
 def test_only_link_settings_are_replayed_from_boot_commands():
@@ -244,52 +263,6 @@ def test_only_link_settings_are_replayed_from_boot_commands():
         "  - ip link set dev eth0 up > /tmp/x\n"
     )
     assert boot.network_commands() == [["sh", "-c", "ip link set dev eth0 mtu 8500"]]
-
-
-def test_security_group_verdicts():
-    spec = SetModel()
-    web = SecurityGroup(
-        "S/Web",
-        "Web",
-        (SgRule(6, 80, 80, "10.0.0.0/24", None),),
-        (SgRule(6, 443, 443, "0.0.0.0/0", None), SgRule(1, 8, -1, "0.0.0.0/0", None)),
-    )
-    peer = SecurityGroup("S/Peer", "Peer", (SgRule(17, 53, 53, None, "S/Web"),), ())
-    spec.security_groups = {"S/Web": web, "S/Peer": peer}
-
-    def members(group):
-        return {"10.0.6.10"} if group == "S/Web" else set()
-
-    def verdict(src, src_ip, dst, dst_ip, proto, port):
-        return security.verdict(spec, members, src, src_ip, dst, dst_ip, proto, port)
-
-    assert verdict(("S/Web",), "10.0.6.10", (), "198.19.255.20", 6, 443) == ""
-    assert verdict(("S/Web",), "10.0.6.10", (), "198.19.255.20", 1, 8) == ""
-    assert verdict(("S/Web",), "10.0.6.10", (), "198.19.255.20", 6, 80) == (
-        "Web: no tcp/80 out to 198.19.255.20"
-    )
-    assert verdict(("S/Web",), "10.0.6.10", (), "198.19.255.20", 1, 13) != ""  # not echo
-    assert verdict((), "10.0.0.20", ("S/Web",), "10.0.6.10", 6, 80) == ""
-    assert verdict((), "10.0.1.20", ("S/Web",), "10.0.6.10", 6, 80) == (
-        "Web: no tcp/80 in from 10.0.1.20"
-    )
-    # A rule naming a group admits that group's members only; no egress rules, nothing out.
-    assert verdict((), "10.0.6.10", ("S/Peer",), "10.0.9.9", 17, 53) == ""
-    assert verdict((), "10.0.6.11", ("S/Peer",), "10.0.9.9", 17, 53) != ""
-    assert verdict(("S/Peer",), "10.0.9.9", (), "10.0.6.10", 17, 53) != ""
-
-
-def test_security_group_ruleset_is_stateful_and_default_drop():
-    rule = SgRule(6, 80, 80, "10.0.0.0/24", None)
-    icmp = SgRule(1, 8, -1, "0.0.0.0/0", None)
-    by_group = SgRule(17, 6081, 6081, None, "G/Peers")
-    group = SecurityGroup("G/Sg", "Sg", (rule, by_group), (icmp,))
-    text = security.ruleset([group], lambda g: {"10.0.4.5", "10.0.5.5"})
-    assert text.count("policy drop;") == 2
-    assert text.count("ct state established,related accept") == 2
-    assert "ip saddr 10.0.0.0/24 meta l4proto tcp tcp dport 80-80 accept" in text
-    assert "ip saddr { 10.0.4.5, 10.0.5.5 } meta l4proto udp udp dport 6081-6081 accept" in text
-    assert "ip daddr 0.0.0.0/0 meta l4proto icmp icmp type 8 accept" in text
 
 
 @pytest.mark.parametrize("cross_zone", [False, True])

@@ -1,0 +1,42 @@
+"""The lab's reading stage, before any namespace: the set read once as CloudFormation would
+evaluate it, AWS's refusals, what the lab emulates, and each host's role. Bad input raises
+SetError (one line); a set AWS would refuse comes back with its refusals and no model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab import roles
+from lab.support import emulated
+from verify import files, instance_facts, reader, validate
+from verify.evaluate import Stack, evaluate
+from verify.model import SetModel
+
+
+@dataclass
+class Reading:
+    model: SetModel | None = None
+    roles: roles.Roles | None = None
+    refusals: list[str] = field(default_factory=list)  # "<resource>: <AWS code>: <message>"
+
+
+def read_set(
+    directory: Path, master: str | None = None, parameters: dict[str, str] | None = None
+) -> Reading:
+    """Raises verify.errors.SetError for a set that cannot be read or emulated."""
+    return judge(evaluate(files.load(directory, master), parameters or {}))
+
+
+def read_templates(templates: dict[str, dict]) -> Reading:
+    """The same for a set already parsed in memory ({file name: template})."""
+    return judge(evaluate(files.from_templates(templates)))
+
+
+def judge(stacks: list[Stack]) -> Reading:
+    model = reader.read(stacks)
+    refusals = [str(refusal) for refusal in validate.problems(model)]
+    if refusals:
+        return Reading(refusals=refusals)
+    model = emulated(model)
+    return Reading(model, roles.find(model, instance_facts.read(stacks)))
