@@ -1,5 +1,7 @@
 """Reads a host's cloud-config user data (write_files, systemd units, runcmd) and replays it under
-a per-host root directory: files written, archives extracted, enabled units turned into argv."""
+a per-host root directory: files written, archives extracted (a tar, or our appliance bundle's
+own unpack one-liner, the only code of a user data the lab runs), enabled units turned into
+argv."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ import gzip
 import io
 import re
 import shlex
+import subprocess
+import sys
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from generator.bundle import UNPACK_CODE
 
 UNIT_DIR = "/etc/systemd/system/"
 
@@ -72,6 +78,15 @@ class Boot:
                         raise BootError(f"runcmd starts {name}, which user data does not write")
                     out.append(parse_unit(name, unit_file.content.decode()))
         return out
+
+    def unpacks(self) -> list[list[str]]:
+        """The arguments of every runcmd entry that unpacks our appliance bundle exactly as the
+        generator writes it (`python3 -c UNPACK_CODE TEXT DIR`); no other code is run."""
+        return [
+            cmd[3:]
+            for cmd in self.runcmd
+            if len(cmd) >= 4 and cmd[:2] == ["python3", "-c"] and cmd[2] == UNPACK_CODE
+        ]
 
     def archives(self) -> list[tuple[str, str]]:
         """(archive path, directory) of every `tar -xf ARCHIVE -C DIR` in runcmd."""
@@ -168,6 +183,16 @@ class Root:
                     if not (member.isfile() or member.isdir()):
                         raise BootError(f"{archive}: {member.name} is not a file or directory")
                 tar.extractall(dest)  # noqa: S202 - members checked above
+        for args in boot.unpacks():
+            moved = [str(self.path(a)) if a.startswith("/") else a for a in args]
+            done = subprocess.run(
+                [sys.executable, "-c", UNPACK_CODE, *moved],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if done.returncode != 0:
+                raise BootError(f"the appliance bundle did not unpack: {done.stderr.strip()}")
 
     def argv(self, argv: tuple[str, ...], python: str) -> list[str]:
         """The unit's command with its interpreter replaced and absolute paths moved under root."""

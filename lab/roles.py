@@ -74,7 +74,7 @@ def ours(host: Host) -> bool:
         boot = cloudinit.parse(host.user_data)
     except cloudinit.BootError:
         return False
-    return bool(boot.archives()) and any(
+    return bool(boot.archives() or boot.unpacks()) and any(
         unit.exec_start[1:3] == ("-m", "appliance") for unit in boot.enabled_units()
     )
 

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lab import acl, network, security
+from lab import acl, network, probes, security
 from lab.addresses import SERVER_IP
 from lab.alb import AlbNode, Backend
 from lab.filters import Filters
@@ -128,6 +128,7 @@ class Session:
             for a in appliances
             if not emulator.targets[a].health.healthy
         ]
+        missing += self._unready(appliances)
         for service in self.hosts.services:
             if service.error:
                 missing.append(service.error)
@@ -140,6 +141,27 @@ class Session:
                     + (f": {' / '.join(tail)}" if tail else "")
                 )
         return missing
+
+    def _unready(self, appliances: list[str]) -> list[str]:
+        """Healthy appliances whose readiness signal would still wait: their /ready (what the
+        signal script asks) must say the GWLB's own checks found them healthy."""
+        unready = []
+        for host_id in appliances:
+            target = self.emulator.targets[host_id]
+            if not target.health.healthy:
+                continue
+            group = self.model.groups.get(self.model.hosts[host_id].group or "")
+            ports = [
+                self.model.target_groups[t].health.port
+                for t in (group.target_groups if group else ())
+                if t in self.model.target_groups
+            ]
+            if not ports:
+                continue
+            got = probes.http_get(self.lab.node_ns[host_id], "127.0.0.1", ports[0], "/ready")
+            if not got.ok:
+                unready.append(f"{target.label}: /ready {got.detail}, the signal would wait")
+        return unready
 
     def down(self) -> None:
         for node in self.albs:
