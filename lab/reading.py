@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lab import roles
 from lab.support import emulated
-from verify import files, instance_facts, reader, validate
+from verify import files, reader, validate
 from verify.evaluate import Stack, evaluate
 from verify.model import SetModel
 
@@ -39,4 +39,4 @@ def judge(stacks: list[Stack]) -> Reading:
     if refusals:
         return Reading(refusals=refusals)
     model = emulated(model)
-    return Reading(model, roles.find(model, instance_facts.read(stacks)))
+    return Reading(model, roles.find(model))

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from lab import cloudinit
 from verify import routepath
-from verify.instance_facts import InstanceFacts
 from verify.model import Host, SetModel
 
 APPLIANCE_PACKAGE = "appliance/__main__.py"  # what our appliance bundle holds
@@ -79,7 +78,7 @@ def ours(host: Host) -> bool:
     )
 
 
-def find(model: SetModel, facts: dict[str, InstanceFacts]) -> Roles:
+def find(model: SetModel) -> Roles:
     roles = Roles()
     roles.served = routepath.served_hosts(model)
     roles.management = sorted(routepath.management_hosts(model), key=lambda h: h.name)
@@ -100,12 +99,9 @@ def find(model: SetModel, facts: dict[str, InstanceFacts]) -> Roles:
             roles.unserved_web[host.id] = f"it runs a service and {why}"
     plain = {host.id for host in roles.plain}
     for host in model.hosts.values():
-        fact = facts.get(host.group or host.id)
-        if fact is None:
-            continue
         # A plain host's profile alone asks nothing: only a signal it owes CloudFormation does.
-        managed = fact.profile and host.id not in plain
-        reasons = (["signals CloudFormation"] if fact.signals else []) + (
+        managed = host.profile and host.id not in plain
+        reasons = (["signals CloudFormation"] if host.signals else []) + (
             ["Session Manager"] if managed else []
         )
         if reasons:

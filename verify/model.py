@@ -176,6 +176,11 @@ class Host:
     public: bool  # holds an Elastic IP
     security_groups: tuple[str, ...] = ()
     group: str | None = None  # the Auto Scaling group it stands for one member of
+    # CloudFormation waits for its signal (a ResourceSignal creation policy on it or its group,
+    # or user data that calls cfn-signal or signal-resource): it must reach CloudFormation.
+    signals: bool = False
+    # An instance profile: Session Manager's agent will try to reach its API.
+    profile: bool = False
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,10 @@ class _Reader:
                 return stack, logical
         raise SetError(f"{self.where}: {ident} is not a resource of this set")
 
+    def stack_of(self, ref: str) -> Stack:
+        name, _ = naming.parse_resource_ref(ref)
+        return next(stack for stack in self.stacks if stack.name == name)
+
     def ident(self, p: dict, key: str) -> str:
         """A property that must name a resource: a string, or one clear line."""
         value = p.get(key)
@@ -280,7 +284,8 @@ class _Reader:
             p["InstanceId"] for *_, p in self.each("AWS::EC2::EIP") if "InstanceId" in p
         }
         web_targets = {t for alb in model.albs.values() for t, _ in alb.targets}
-        for _, rid, p in self.each("AWS::EC2::Instance"):
+        for logical, rid, p in self.each("AWS::EC2::Instance"):
+            waits = _waits(self.stack_of(rid).resources[logical])
             model.hosts[rid] = Host(
                 rid,
                 model.label(rid),
@@ -289,6 +294,8 @@ class _Reader:
                 str(p.get("UserData", "")),
                 rid in eip_instances,
                 tuple(p.get("SecurityGroupIds", [])),
+                signals=waits or _signals(p.get("UserData")),
+                profile=bool(p.get("IamInstanceProfile")),
             )
         geneve = {t for t, g in model.target_groups.items() if g.protocol == "GENEVE"}
         for logical, rid, p in self.each("AWS::AutoScaling::AutoScalingGroup"):
@@ -324,7 +331,22 @@ class _Reader:
                     False,
                     tuple(data.get("SecurityGroupIds", [])),
                     rid,
+                    _waits(self.stack_of(rid).resources[logical]) or _signals(data.get("UserData")),
+                    bool(data.get("IamInstanceProfile")),
                 )
+
+
+SIGNAL_WORDS = ("cfn-signal", "signal-resource")
+
+
+def _waits(resource: dict) -> bool:
+    """Whether CloudFormation waits for the resource's signals (a ResourceSignal policy)."""
+    policy = resource.get("CreationPolicy") or {}
+    return isinstance(policy, dict) and "ResourceSignal" in policy
+
+
+def _signals(user_data: object) -> bool:
+    return any(word in str(user_data or "") for word in SIGNAL_WORDS)
 
 
 def _service_gwlb(service_name: str, services: dict[str, EndpointService]) -> str | None:

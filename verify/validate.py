@@ -16,6 +16,7 @@ FAILOVER_ATTRIBUTES = ("target_failover.on_deregistration", "target_failover.on_
 FAILOVER_VALUES = ("rebalance", "no_rebalance")
 TCP_IDLE_ATTRIBUTE = "tcp.idle_timeout.seconds"
 TCP_IDLE_RANGE = (60, 6000)  # the GWLB listener's documented range
+ACL_RULE_NUMBERS = (1, 32766)  # what a network ACL entry's RuleNumber may be
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def problems(net: SetModel) -> list[Refusal]:
         _albs,
         _groups,
         _listeners,
+        _network_acls,
     )
     for check in checks:
         found += check(net)
@@ -310,4 +312,31 @@ def _listeners(net: SetModel) -> list[Refusal]:
                     f"not {value}",
                 )
             )
+    return found
+
+
+def _network_acls(net: SetModel) -> list[Refusal]:
+    found = []
+    for acl in net.network_acls.values():
+        seen: set[tuple[bool, int]] = set()
+        for entry in acl.entries:
+            way = "egress" if entry.egress else "ingress"
+            if not ACL_RULE_NUMBERS[0] <= entry.number <= ACL_RULE_NUMBERS[1]:
+                found.append(
+                    Refusal(
+                        acl.name,
+                        "InvalidParameterValue",
+                        f"{way} rule number {entry.number} is outside "
+                        f"{ACL_RULE_NUMBERS[0]}-{ACL_RULE_NUMBERS[1]}",
+                    )
+                )
+            if (entry.egress, entry.number) in seen:
+                found.append(
+                    Refusal(
+                        acl.name,
+                        "NetworkAclEntryAlreadyExists",
+                        f"the {way} entry with rule number {entry.number} already exists",
+                    )
+                )
+            seen.add((entry.egress, entry.number))
     return found

@@ -174,3 +174,36 @@ def test_a_flow_idle_timeout_outside_the_listeners_range_is_refused():
     assert found == [
         "GatewayLoadBalancer: ValidationError: tcp.idle_timeout.seconds must be 60-6000, not 30"
     ]
+
+
+def _with_acl(entries: list[tuple[int, bool]]) -> dict:
+    templates = _set()
+    resources = _resources(templates, "Nested-Network.yml")
+    resources["LockedAcl"] = {
+        "Type": "AWS::EC2::NetworkAcl",
+        "Properties": {"VpcId": {"Ref": "Vpc"}},
+    }
+    for index, (number, egress) in enumerate(entries):
+        resources[f"LockedAclEntry{index}"] = {
+            "Type": "AWS::EC2::NetworkAclEntry",
+            "Properties": {
+                "NetworkAclId": {"Ref": "LockedAcl"},
+                "RuleNumber": number,
+                "Egress": egress,
+                "Protocol": -1,
+                "RuleAction": "allow",
+                "CidrBlock": "0.0.0.0/0",
+            },
+        }
+    return templates
+
+
+def test_network_acl_rule_numbers_are_unique_per_direction_and_in_range():
+    assert _refusals(_with_acl([(100, False), (100, True)])) == []
+    assert _refusals(_with_acl([(100, False), (100, False)])) == [
+        "LockedAcl: NetworkAclEntryAlreadyExists: the ingress entry with rule number 100 "
+        "already exists"
+    ]
+    assert _refusals(_with_acl([(32767, True)])) == [
+        "LockedAcl: InvalidParameterValue: egress rule number 32767 is outside 1-32766"
+    ]
