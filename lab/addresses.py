@@ -15,6 +15,9 @@ from verify.model import Route, SetModel
 ROUTER_OFFSET = 1  # the VPC router is the subnet's first address, as in AWS
 GWLB_NODE_OFFSET, NAT_OFFSET, ALB_NODE_OFFSET, FIRST_HOST = 5, 6, 20, 10
 INTERNET_ROUTER, CLIENT_IP, SERVER_IP = "198.19.255.1", "198.19.255.10", "198.19.255.20"
+# The rolling-update drill's echo servers: a second address of the internet server, so that they
+# may use port 443 (open in the web servers' groups) beside its HTTPS server.
+DRILL_SERVER_IP = "198.19.255.21"
 IGW_LINK_VPC, IGW_LINK_GW = "169.254.0.1", "169.254.0.2"  # router <-> internet gateway, per VPC
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from lab import checks, cleanup, drill, keep, plan, roles, rows
+from lab import checks, cleanup, drill, keep, plan, roles, rolling, rows
 from lab.cloudinit import BootError
 from lab.hosts import StartError
 from lab.reading import read_set
@@ -77,7 +77,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="do not enforce the set's security groups and network ACLs (diagnosis only)",
     )
     parser.add_argument(
-        "--no-drill", action="store_true", help="skip step 5 (stop and restart the appliances)"
+        "--no-drill",
+        action="store_true",
+        help="skip steps 5 and 6 (stop and restart the appliances; roll the fleet under "
+        "long-lived flows)",
     )
     parser.add_argument(
         "--cleanup",
@@ -133,6 +136,7 @@ def run_plan(session: Session, found: roles.Roles, with_drill: bool) -> list[row
     checks.appliance_evidence(steps)
     if with_drill:
         drill.drill(steps)
+        rolling.drill(steps)
     return steps.rows
 
 

@@ -28,7 +28,7 @@ from lab.flows import (
 )
 from lab.health import Checker, Health, Target
 from lab.nsutil import ip_batch, socket_in, tun_in
-from verify.model import SetModel
+from verify.model import SetModel, TargetGroup
 
 GENEVE_PORT = 6081
 MAX_PACKET = 8500  # GWLB drops larger packets: it carries up to 8,500 bytes
@@ -66,6 +66,7 @@ class Emulator:
         self.nodes: dict[str, list[Node]] = {}
         self.targets: dict[str, Target] = {}  # appliance host id -> target
         self.target_ip: dict[str, str] = {}
+        self.target_az: dict[str, str] = {}
         self.checkers: list[Checker] = []
         self.selector = selectors.DefaultSelector()
         self.stopped = threading.Event()
@@ -100,7 +101,7 @@ class Emulator:
             for host in self.spec.hosts_of("appliance"):
                 ip = self.plan.nodes[host.id].ip
                 az = self.spec.subnets[host.subnet].az
-                probe_from = self._node_in(gid, az).ns
+                probe_from = self.node_in(gid, az).ns
                 target = Target(
                     host.id,
                     host.name,
@@ -109,7 +110,7 @@ class Emulator:
                     Health(tg.health.healthy, tg.health.unhealthy),
                 )
                 self.targets[host.id] = target
-                self.target_ip[host.id] = ip
+                self.target_ip[host.id], self.target_az[host.id] = ip, az
                 targets.append(target)
             ours = [t for t in targets if t.id not in self.stand_ins]
             stand_ins = [t for t in targets if t.id in self.stand_ins]
@@ -142,7 +143,7 @@ class Emulator:
 
     # --- data path ------------------------------------------------------------------------
 
-    def _node_in(self, gwlb: str, az: str) -> Node:
+    def node_in(self, gwlb: str, az: str) -> Node:
         nodes = self.nodes[gwlb]
         return next((n for n in nodes if n.az == az), nodes[0])
 
@@ -153,8 +154,9 @@ class Emulator:
         balancer = self.spec.gwlbs[gwlb]
         reach = [
             host_id
-            for host_id in self.targets
-            if balancer.cross_zone or self.spec.subnets[self.spec.hosts[host_id].subnet].az == az
+            for host_id, target in self.targets.items()
+            if target.draining_until is None
+            and (balancer.cross_zone or self.target_az[host_id] == az)
         ]
         healthy = [host_id for host_id in reach if self.targets[host_id].health.healthy]
         return (healthy, False) if healthy else (reach, True)
@@ -199,7 +201,7 @@ class Emulator:
                 rec = self.flows[key] = FlowRecord(key, src, cookie=zlib.crc32(repr(key).encode()))
             direction = rec.direction(src)
             target = rec.target
-            if target is None or (tg.rebalance and not self.targets[target].health.healthy):
+            if target is None or _moves(tg, self.targets[target]):
                 candidates, fail_open = self._candidates(endpoint.gwlb, az)
                 if not candidates:
                     rec.dropped["no_target"] += 1
@@ -213,7 +215,7 @@ class Emulator:
         options = geneve.aws_options(
             resource_number(eid, "endpoint"), resource_number(eid, "attachment"), rec.cookie
         )
-        node = self._node_in(endpoint.gwlb, az)
+        node = self.node_in(endpoint.gwlb, az)
         data = geneve.build(packet, 0x0800, options)
         node.sock.sendto(data, (self.target_ip[target], GENEVE_PORT))
 
@@ -266,3 +268,12 @@ class Emulator:
         if ident in self.targets:
             return self.targets[ident].label
         return self.spec.label(ident)
+
+
+def _moves(group: TargetGroup, target: Target) -> bool:
+    """Whether an existing flow leaves its target: a drained one (deregistration delay over) under
+    on_deregistration=rebalance, an unhealthy one under on_unhealthy=rebalance."""
+    if target.draining_until is not None:
+        over = time.monotonic() >= target.draining_until
+        return over and group.attributes.get("target_failover.on_deregistration") == "rebalance"
+    return group.rebalance and not target.health.healthy

@@ -82,6 +82,7 @@ class Target:
     address: str
     probe_ns: str  # where the checks come from (a GWLB node, an ALB node)
     health: Health
+    draining_until: float | None = None  # deregistered: when its deregistration delay ends
 
 
 class Checker:

@@ -134,7 +134,7 @@ class Hosts:
         units = boot.enabled_units()
         for unit in units:
             if policy is not None:
-                for path in _policy_paths(unit):
+                for path in policy_paths(unit):
                     root.path(path).write_bytes(policy)
             for directory in _served_directories(unit):
                 # The large-transfer probes' files, beside the web server's own index.html.
@@ -142,15 +142,16 @@ class Hosts:
                     root.path(f"{directory.rstrip('/')}/{name}").write_bytes(_filler(size))
         return [self._start(host, ns, root, unit) for unit in units]
 
-    def boot_stand_in(self, host: Host, ns: str, health_port: int) -> list[Service]:
-        """Our appliance, allow-all, in place of one the set ships (a vendor image, a proxy
-        fetched at boot): the set's routing, groups and GWLB are then what the lab tests."""
+    def boot_stand_in(
+        self, host: Host, ns: str, health_port: int, policy: bytes | None = None
+    ) -> list[Service]:
+        """Our appliance, allow-all (or policy), in place of one the set ships (a vendor image, a
+        proxy fetched at boot): the set's routing, groups and GWLB are then what the lab tests."""
         root = cloudinit.Root(self.base / host.name)
         shutil.copytree(REPO / "appliance", root.path(STAND_IN_DIR + "/appliance"))
         root.path(STAND_IN_POLICY).parent.mkdir(parents=True, exist_ok=True)
-        root.path(STAND_IN_POLICY).write_bytes(
-            (Path(__file__).parent / "allow_all.json").read_bytes()
-        )
+        allow_all = (Path(__file__).parent / "allow_all.json").read_bytes()
+        root.path(STAND_IN_POLICY).write_bytes(policy or allow_all)
         unit = cloudinit.Unit(
             "gwlb-lab-stand-in.service",
             (),
@@ -228,7 +229,7 @@ def _served_directories(unit: cloudinit.Unit) -> list[str]:
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--directory"]
 
 
-def _policy_paths(unit: cloudinit.Unit) -> list[str]:
+def policy_paths(unit: cloudinit.Unit) -> list[str]:
     argv = list(unit.exec_start)
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--policy"]
 

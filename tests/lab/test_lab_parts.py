@@ -170,6 +170,7 @@ def emulator():
             health.observe(True, 0.0)
             em.targets[host.id] = Target(host.id, host.name, plan.nodes[host.id].ip, "ns", health)
             em.target_ip[host.id] = plan.nodes[host.id].ip
+            em.target_az[host.id] = spec.subnets[host.subnet].az
     return em
 
 

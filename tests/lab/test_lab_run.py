@@ -35,7 +35,7 @@ def test_committed_set_passes_the_whole_plan(capsys, directory):
     assert code == 0, text
     assert by_result(table, "FAIL") == []
     steps = {r["step"].split()[0] for r in table}
-    assert steps == {"0", "1", "2", "3", "4", "5"}
+    assert steps == {"0", "1", "2", "3", "4", "5", "6"}
     assert "network ACLs in routers" in text
     # Egress: each web server through its own AZ's endpoint, the same one back; what the web
     # servers' group refuses out is BLOCKED, named, and never reached the GWLB.
@@ -81,6 +81,22 @@ def test_committed_set_passes_the_whole_plan(capsys, directory):
     # Every appliance down: GWLB fails open to the stopped ones, and the row says so.
     down = [r for r in table if "every appliance down" in r["flow"]]
     assert down and all("GWLB failed open" in r["detail"] for r in down)
+    # Rolling update: each appliance replaced by a new one; every long-lived flow of each web
+    # server ends on a new appliance, unbroken, its loss stated; the closing row sums it up.
+    rolled = [r for r in table if r["step"] == "6 rolling update"]
+    for n in (1, 2):
+        (replaced,) = [r for r in rolled if r["flow"].startswith(f"replace ApplianceGroup{n} ")]
+        assert replaced["result"] == "PASS" and replaced["appliance"].endswith("-new")
+        for kind in ("TCP", "UDP", "ICMP"):
+            (flow,) = [
+                r
+                for r in rolled
+                if r["flow"].startswith(f"WebServer{n} -> internet") and f"({kind}" in r["flow"]
+            ]
+            assert flow["result"] == "PASS", flow
+            assert flow["appliance"].endswith("-new")
+            assert ("retransmitted" if kind == "TCP" else "lost") in flow["detail"]
+    assert rolled[-1]["result"] == "PASS" and "no TCP flow broke" in rolled[-1]["flow"]
 
 
 @pytest.mark.skipif(not SEPARATED.is_dir(), reason="no committed separated-vpc set")
