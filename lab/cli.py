@@ -116,8 +116,22 @@ def _problem(args: argparse.Namespace) -> str:
     return ""
 
 
-def run_plan(session: Session, found: roles.Roles, with_drill: bool) -> list[rows.Row]:
+def run_plan(
+    session: Session, found: roles.Roles, with_drill: bool, base64_user_data: tuple[str, ...] = ()
+) -> list[rows.Row]:
     steps = plan.Plan(session, found)
+    foreign = {host.id for host in found.foreign_appliances}
+    for host in found.appliances:
+        if host.id in base64_user_data and host.id not in foreign:
+            steps.add(
+                rows.Row(
+                    "0 start",
+                    f"{host.name}: our appliance bundle, from its base64 user data",
+                    True,
+                    appliance=host.name,
+                    detail="decoded as EC2 does; the bundle runs, not the stand-in",
+                )
+            )
     for host in found.foreign_appliances:
         steps.add(
             rows.Row(
@@ -208,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 detail="; ".join(missing),
             )
         ]
-        table += run_plan(session, found, with_drill=not args.no_drill)
+        given = tuple(reading.base64_user_data)
+        table += run_plan(session, found, not args.no_drill, given)
         _report(args, model, session, table, time.monotonic() - started)
         if args.keep:
             print("lab: kept up until Ctrl-C. Try:")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import roles
-from lab.support import emulated
+from lab.support import as_delivered, emulated
 from verify import files, reader, validate
 from verify.evaluate import Stack, evaluate
 from verify.model import SetModel
@@ -19,6 +19,7 @@ class Reading:
     model: SetModel | None = None
     roles: roles.Roles | None = None
     refusals: list[str] = field(default_factory=list)  # "<resource>: <AWS code>: <message>"
+    base64_user_data: list[str] = field(default_factory=list)  # ids of hosts given base64
 
 
 def read_set(
@@ -38,5 +39,6 @@ def judge(stacks: list[Stack]) -> Reading:
     refusals = [str(refusal) for refusal in validate.problems(model)]
     if refusals:
         return Reading(refusals=refusals)
+    given = [h.id for h in model.hosts.values() if as_delivered(h.user_data) != h.user_data]
     model = emulated(model)
-    return Reading(model, roles.find(model))
+    return Reading(model, roles.find(model), base64_user_data=given)

@@ -148,7 +148,10 @@ class Session:
         unready = []
         for host_id in appliances:
             target = self.emulator.targets[host_id]
-            if not target.health.healthy:
+            # Only a host that signals waits on /ready; a stand-in's image would not signal.
+            if not target.health.healthy or host_id in self.stand_ins:
+                continue
+            if not self.model.hosts[host_id].signals:
                 continue
             group = self.model.groups.get(self.model.hosts[host_id].group or "")
             ports = [

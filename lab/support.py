@@ -1,13 +1,18 @@
 """What of a set model the lab can emulate: IPv4 routes to internet gateways, NAT gateways and
 GWLB endpoints, endpoints whose service is in the set, GWLBs with a forwarding listener. Anything
-else is one error line naming the resource, before a namespace is made."""
+else is one error line naming the resource, before a namespace is made. User data given as
+base64 (a byo set's ApplianceUserData parameter) is decoded as EC2 does for the instance."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import gzip
 from dataclasses import replace
 
 from verify.errors import SetError
 from verify.model import SetModel
+from verify.reader import SIGNAL_WORDS
 
 EMULATED_TARGETS = ("igw", "nat", "gwlbe")
 
@@ -34,4 +39,32 @@ def emulated(model: SetModel) -> SetModel:
     for gwlb in model.gwlbs.values():
         if gwlb.target_group is None:
             raise SetError(f"{gwlb.name} has no forwarding listener")
-    return replace(model, routes=routes)
+    hosts = {}
+    for ident, host in model.hosts.items():
+        text = as_delivered(host.user_data)
+        signals = host.signals or any(word in text for word in SIGNAL_WORDS)
+        hosts[ident] = replace(host, user_data=text, signals=signals)
+    return replace(model, routes=routes, hosts=hosts)
+
+
+def as_delivered(user_data: str) -> str:
+    """The text an instance's cloud-init reads. The model holds Fn::Base64's argument as text,
+    but a parameter passed through (Ref ApplianceUserData) is base64 already: EC2 decodes it,
+    and cloud-init unpacks gzip. Text that is not strict base64 (a '#cloud-config' header is
+    not) comes back unchanged."""
+    compact = "".join(user_data.split())
+    if not compact or user_data.lstrip().startswith("#"):
+        return user_data
+    try:
+        raw = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return user_data
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError):
+            return user_data
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return user_data
