@@ -25,7 +25,8 @@ class Result:
     length: int = 0  # bytes of the body
 
 
-def _checksum(data: bytes) -> int:
+def icmp_checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of an ICMP message."""
     if len(data) % 2:
         data += b"\0"
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -45,7 +46,9 @@ def ping(
         answered = 0
         for seq in range(1, count + 1):
             header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-            packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
+            packet = (
+                struct.pack("!BBHHH", 8, 0, icmp_checksum(header + payload), ident, seq) + payload
+            )
             try:
                 sock.sendto(packet, (dst, 0))
             except OSError as exc:  # e.g. a host firewall (security group) refusing it

@@ -43,13 +43,10 @@ def drill(plan: Plan) -> None:
         for _, stream, _ in streams:
             stream.start()
         time.sleep(WARM_UP)
-        paths = {id(s): [_target(plan, s)] for _, s, _ in streams}  # the appliances it crossed
         for old in old_fleet:
             if not _replace(plan, old):
                 break
-            for _, stream, _ in streams:
-                paths[id(stream)].append(_target(plan, stream))
-        time.sleep(WARM_UP)
+        time.sleep(WARM_UP)  # a moved flow moves at its next packet after the delay
         for _, stream, _ in streams:
             stream.stop_sending()
         deadline = time.monotonic() + GRACE
@@ -62,9 +59,7 @@ def drill(plan: Plan) -> None:
             stream.stop_sending()
         servers.close()
     for (name, outcome, note), (_, stream, _) in zip(outcomes, streams, strict=True):
-        crossed = paths[id(stream)]
-        moved = " -> ".join(a for i, a in enumerate(crossed) if i == 0 or a != crossed[i - 1])
-        plan.add(_flow_row(name, outcome, moved, note))
+        plan.add(_flow_row(name, outcome, _path(plan, stream), note))
     _summary(plan, [(name, outcome) for name, outcome, _ in outcomes])
 
 
@@ -83,10 +78,16 @@ def _let_out(plan: Plan, host_id: str, ns: str, src: str, subnet: str, proto: in
     return f"let out for the drill ({refused})"
 
 
-def _target(plan: Plan, stream: Stream) -> str:
+def _path(plan: Plan, stream: Stream) -> str:
+    """The appliances the flow's outbound packets went to, in order, with their counts."""
     dst = (stream.dst, stream.port if stream.proto != 1 else 0)
     record = plan.emulator.record(stream.proto, stream.local, dst)
-    return plan.emulator.label(record.target) if record and record.target else "none"
+    if record is None:
+        return "none"
+    counts: dict[str, int] = {}
+    for (_, target), packets in record.sent["out"].items():
+        counts[target] = counts.get(target, 0) + packets
+    return " -> ".join(f"{plan.emulator.label(t)} ({n})" for t, n in counts.items())
 
 
 def _replace(plan: Plan, old) -> bool:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from lab.nsutil import socket_in
-from lab.probes import _checksum
+from lab.probes import icmp_checksum
 
 INTERVAL = 0.05  # one message every 50 ms per flow
 TAIL = 1.0  # a UDP or ICMP flow broke when nothing it sent in its last second was answered
@@ -244,7 +244,9 @@ class IcmpStream(Stream):
     def send(self, seq: int) -> None:
         payload = struct.pack("!Q", seq)
         header = struct.pack("!BBHHH", 8, 0, 0, self.ident, seq & 0xFFFF)
-        packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), self.ident, seq & 0xFFFF)
+        packet = struct.pack(
+            "!BBHHH", 8, 0, icmp_checksum(header + payload), self.ident, seq & 0xFFFF
+        )
         self.sock.sendto(packet + payload, (self.dst, 0))
 
     def receive(self) -> list[int]:

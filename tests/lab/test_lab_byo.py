@@ -1,7 +1,7 @@
-"""A bring-your-own-appliance set in the lab (root, --no-drill): our appliance bundle passed as
-the "third-party image" through the byo inputs (its user data, base64, as the ApplianceUserData
-parameter) runs from that user data and carries the plan's packets; launched without user data,
-the image is foreign and the stand-in runs in its place."""
+"""A bring-your-own-appliance set in the lab: our appliance bundle passed as the "third-party
+image" through the byo inputs (its user data, base64, as the ApplianceUserData parameter) runs
+from that user data and carries the plan's packets (root, --no-drill); launched without user
+data, the image is foreign and the stand-in runs in its place."""
 
 import base64
 import re
@@ -11,13 +11,14 @@ import pytest
 from lab_run import REPO, by_result, needs_root, run
 
 from core import cfn_yaml
+from lab.reading import read_set
 from templates import main as generate
 
-pytestmark = needs_root
 COMMITTED = REPO / "output" / "aws" / "single-vpc"
 # What CloudFormation substitutes in our launch template's Fn::Sub for the lab's stack.
 SUBSTITUTIONS = {"FlowIdleTimeout": "350", "AWS::Region": "us-east-1", "AWS::StackName": "lab"}
-BYO = ("--parameter", "ApplianceAmiId=ami-0123456789abcdef0")
+AMI = "ami-0123456789abcdef0"
+BYO = ("--parameter", f"ApplianceAmiId={AMI}")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,7 @@ def _our_user_data() -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+@needs_root
 def test_our_bundle_as_the_byo_image_carries_packets(capsys, byo_set):
     code, table, text = run(
         capsys,
@@ -62,9 +64,14 @@ def test_our_bundle_as_the_byo_image_carries_packets(capsys, byo_set):
     assert len(evidence) == 2 and all(r["result"] == "PASS" for r in evidence)
 
 
-def test_a_byo_image_without_user_data_is_foreign(capsys, byo_set):
-    code, table, text = run(capsys, byo_set, "--no-drill", *BYO)
-    assert code == 0, text
-    stand_ins = [r for r in table if "not our appliance" in r["flow"]]
-    assert {r["appliance"] for r in stand_ins} == {"ApplianceGroup1", "ApplianceGroup2"}
-    assert not [r for r in table if "our appliance bundle" in r["flow"]]
+def test_a_byo_image_without_user_data_is_foreign_and_ours_is_not(byo_set):
+    """The reading stage alone (no root needed) decides who runs: without user data the stand-in
+    (the row that says so is test_lab_foreign's), with our bundle's base64 user data ours."""
+    without = read_set(byo_set, parameters={"ApplianceAmiId": AMI})
+    names = {host.name for host in without.roles.foreign_appliances}
+    assert names == {"ApplianceGroup1", "ApplianceGroup2"}
+    given = {"ApplianceAmiId": AMI, "ApplianceUserData": _our_user_data()}
+    with_ours = read_set(byo_set, parameters=given)
+    assert with_ours.roles.foreign_appliances == []
+    assert sorted(with_ours.base64_user_data) == sorted(h.id for h in with_ours.roles.appliances)
+    assert all(h.user_data.startswith("#cloud-config") for h in with_ours.roles.appliances)
