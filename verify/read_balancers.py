@@ -3,13 +3,9 @@ attributes, GWLBs and ALBs with their listeners, endpoint services and GWLB endp
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from verify.errors import SetError
 from verify.model import Alb, Endpoint, EndpointService, Gwlb, HealthCheck, TargetGroup
-
-if TYPE_CHECKING:
-    from verify.reader import SetReader
+from verify.read_context import ReadContext
 
 
 def _attrs(items: object) -> dict[str, str]:
@@ -30,7 +26,7 @@ def _health(p: dict, gateway: bool) -> HealthCheck:
     )
 
 
-def balancers(reader: SetReader) -> None:
+def balancers(reader: ReadContext) -> None:
     """Target groups, listeners, GWLBs and ALBs, endpoint services and GWLB endpoints."""
     model = reader.model
     for logical, rid, p in reader.each("AWS::ElasticLoadBalancingV2::TargetGroup"):

@@ -3,13 +3,9 @@ egress rules, and network ACLs with their entries and subnet associations."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from verify.evaluate import Unresolved
 from verify.model import NaclEntry, NetworkAcl, SecurityGroup, SgRule
-
-if TYPE_CHECKING:
-    from verify.reader import SetReader
+from verify.read_context import ReadContext
 
 PROTOCOLS = {"-1": -1, "all": -1, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 
@@ -24,7 +20,7 @@ def _sg_rule(p: dict) -> SgRule:
     return SgRule(number, int(p.get("FromPort", -1)), int(p.get("ToPort", -1)), cidr, group)
 
 
-def security_groups(reader: SetReader) -> None:
+def security_groups(reader: ReadContext) -> None:
     """Groups with their inline rules and the separate ingress and egress resources."""
     extra: dict[str, dict[str, list[SgRule]]] = {}
     for kind, way in (("Ingress", "ingress"), ("Egress", "egress")):
@@ -45,7 +41,7 @@ def security_groups(reader: SetReader) -> None:
         )
 
 
-def network_acls(reader: SetReader) -> None:
+def network_acls(reader: ReadContext) -> None:
     """ACLs with their entries in rule order, and which subnet each is associated with."""
     entries: dict[str, list[NaclEntry]] = {}
     for _, _, p in reader.each("AWS::EC2::NetworkAclEntry"):

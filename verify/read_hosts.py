@@ -3,17 +3,13 @@ members, with what each owes CloudFormation (a signal) and whether it carries a 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from core import naming
 from verify.errors import SetError
 from verify.model import Group, Host
-
-if TYPE_CHECKING:
-    from verify.reader import SetReader
+from verify.read_context import ReadContext
 
 
-def hosts(reader: SetReader) -> None:
+def hosts(reader: ReadContext) -> None:
     """Instances, and each Auto Scaling group's members spread over its subnets."""
     model = reader.model
     eip_instances = {p["InstanceId"] for *_, p in reader.each("AWS::EC2::EIP") if "InstanceId" in p}
