@@ -16,6 +16,13 @@ SEND_FAILURES = 20  # failed sends in the window, and more of them than successe
 # Overload: in the window, at least DROPS_MIN datagrams dropped by the kernel because a worker's
 # queue was full, and more than DROPS_SHARE of what reached that worker's socket.
 DROPS_MIN, DROPS_SHARE = 50, 0.05
+# Metric names that other tools read (the lab, operate's smoke test): named once, here.
+PREFIX = "gwlb_appliance_"
+RECEIVED, RETURNED, CREATED = (
+    "packets_received_total",
+    "packets_returned_total",
+    "flows_created_total",
+)
 # /ready answers 200 once this many health checks from outside the host were answered healthy:
 # the target group's healthy threshold, so the readiness signal waits for the GWLB's verdict.
 READY_AFTER = 2
@@ -80,12 +87,12 @@ class State:
         dropped["queue"] = sum(self.drops)
         out = []
         for name, value in (
-            ("packets_received_total", t["received"]),
-            ("packets_returned_total", t["returned"]),
+            (RECEIVED, t["received"]),
+            (RETURNED, t["returned"]),
             ("packets_dropped_total", dropped),
             ("malformed_total", {r: t[r] for r in REASONS}),
             ("flows_active", t["active"]),
-            ("flows_created_total", t["created"]),
+            (CREATED, t["created"]),
             ("flows_denied_total", t["denied"]),
             ("flows_evicted_total", t["evicted"]),
             ("flows_expired_total", t["expired"]),
@@ -102,7 +109,7 @@ class State:
             ("healthy", int(self.healthy())),
         ):
             kind = "counter" if name.endswith("_total") else "gauge"
-            name = "gwlb_appliance_" + name
+            name = PREFIX + name
             out.append(f"# TYPE {name} {kind}\n")
             if isinstance(value, dict):
                 label = "worker" if name.endswith("queue_drops_total") else "reason"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from scapy.all import IP, UDP, raw
 
+from appliance import health
 from benchmarks.policies import rules_100
 from lab import metrics_text, netns
 from lab.geneve import aws_options, build
@@ -45,7 +46,7 @@ def reload_gap(h, tmp: Path, storm: list[bytes]) -> tuple[float, int, set]:
         while time.monotonic() < deadline and h.http_get(HEALTH, "/health")[0] != 200:
             time.sleep(0.2)
         text = h.http_get(HEALTH, "/metrics")[1]
-        held = int(metrics_text.parse(text, strip="gwlb_appliance_")["flows_active"])
+        held = int(metrics_text.parse(text, strip=health.PREFIX)["flows_active"])
         policy.write_text(json.dumps(rules_100(1)))
         gap, codes = _stream_across_sighup(h, proc.pid, tx, rx)
         return gap, held, codes

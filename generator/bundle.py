@@ -216,15 +216,25 @@ def _bare_tuples(source: str) -> str:
     return "\n".join(lines)
 
 
+def compress(modules: dict[str, str]) -> bytes:
+    """{file name: source} as the one-liner reads it: name, NUL, source, NUL; raw LZMA2."""
+    payload = b"".join(
+        name.encode() + b"\0" + text.encode() + b"\0" for name, text in modules.items()
+    )
+    # LZMA2 is deterministic: output/ stays identical from run to run.
+    return lzma.compress(payload, format=lzma.FORMAT_RAW, filters=FILTERS)
+
+
+def pack(modules: dict[str, str]) -> str:
+    """The text user data carries for these modules (tests pack stand-ins the same way)."""
+    return base93(compress(modules))
+
+
 def build(source: Path = APPLIANCE_DIR) -> Bundle:
     modules = sorted(source.glob("*.py"))
     if not modules:
         raise FileNotFoundError(f"no appliance modules under {source}")
-    payload = b"".join(
-        m.name.encode() + b"\0" + minify(m.read_text()).encode() + b"\0" for m in modules
-    )
-    # LZMA2 is deterministic: output/ stays identical from run to run.
-    packed = lzma.compress(payload, format=lzma.FORMAT_RAW, filters=FILTERS)
+    packed = compress({m.name: minify(m.read_text()) for m in modules})
     return Bundle(
         archive_text=base93(packed),
         unit=(source / "install" / "gwlb-appliance.service").read_text(),

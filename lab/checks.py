@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from appliance import health
 from lab import evidence, probes
 from lab.plan import Plan
 from lab.rows import Row
@@ -55,8 +56,8 @@ def appliance_evidence(plan: Plan) -> None:
         entries = evidence.flow_log(plan.session, host.id)
         missing = [record.key.text() for record in mine if not evidence.logged(record, entries)]
         metrics = evidence.metrics(plan.session, host.id)
-        received = metrics.get("gwlb_appliance_packets_received_total")
-        returned = metrics.get("gwlb_appliance_packets_returned_total")
+        received = metrics.get(health.PREFIX + health.RECEIVED)
+        returned = metrics.get(health.PREFIX + health.RETURNED)
         # Metrics must be readable, and count packets when the appliance carried flows.
         ok = not missing and received is not None and (not mine or received > 0)
         detail = (

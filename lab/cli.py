@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from lab import checks, cleanup, drill, keep, plan, roles, rolling, rows
+from lab import checks, cleanup, drill, keep, plan, roles, rolling, rows, through_alb
 from lab.cloudinit import BootError
 from lab.hosts import StartError
 from lab.reading import read_set
@@ -144,7 +144,7 @@ def run_plan(
         )
     steps.egress()
     steps.readiness()
-    steps.alb()
+    through_alb.step(steps)
     steps.bastion()
     checks.sizes(steps)
     checks.appliance_evidence(steps)

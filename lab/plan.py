@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from lab import probes, through_alb
+from lab import probes
 from lab.addresses import SERVER_IP, Node
 from lab.filters import Filters
 from lab.flows import FlowRecord
@@ -19,7 +19,7 @@ from lab.judging import judge, need_one
 from lab.roles import Roles
 from lab.rows import Row
 from lab.session import Session
-from lab.through_alb import TRANSFER_BYTES, TRANSFERS
+from lab.transfers import TRANSFER_BYTES, TRANSFERS, oversized
 from verify import routepath
 from verify.model import Host
 
@@ -200,10 +200,7 @@ class Plan:
             tasks.append(self._out(host, 443, "", 2.0, inspection=inspection, optional=False))
         self.run_all(tasks, "1 readiness")
 
-    # --- step 2: through the ALB (lab.through_alb) ---------------------------------------
-
-    def alb(self) -> None:
-        through_alb.step(self)
+    # --- step 2, through the ALB, is lab.through_alb.step(plan) ----------------------------
 
     # --- step 3: from each management host ------------------------------------------------
 
@@ -250,7 +247,7 @@ class Plan:
         rows = self.run_all(tasks, "3 bastion")
         for row in rows:
             if not row.ok and "GET" in row.flow:
-                row.detail += through_alb.oversized(self)
+                row.detail += oversized(self.emulator)
         self.rows += need_one(rows, lambda row: row.flow.split(" (")[0], "3 bastion")
 
 

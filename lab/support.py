@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from verify.errors import SetError
 from verify.model import SetModel
-from verify.reader import SIGNAL_WORDS
+from verify.read_hosts import SIGNAL_WORDS
 
 EMULATED_TARGETS = ("igw", "nat", "gwlbe")
 

@@ -13,14 +13,13 @@ from lab.addresses import CLIENT_IP
 from lab.alb import BACKEND_HEADER
 from lab.judging import judge
 from lab.rows import Row
+from lab.transfers import TRANSFER_BYTES, TRANSFERS, oversized
 from verify.model import Alb
 
 if TYPE_CHECKING:
     from lab.plan import Plan
 
 PARALLEL = 8
-TRANSFERS = {"64 KB": "/lab-64k.bin", "200 KB": "/lab-200k.bin"}  # served by every web server
-TRANSFER_BYTES = {"/lab-64k.bin": 64 * 1024, "/lab-200k.bin": 200 * 1024}
 
 
 def web_text(plan: Plan, host_id: str) -> str:
@@ -70,12 +69,6 @@ def step(plan: Plan) -> None:
         )
 
 
-def oversized(plan: Plan) -> str:
-    """The GWLB's count of packets over 8,500 bytes it dropped, when there are any."""
-    dropped = plan.emulator.drops["over_8500_bytes"]
-    return f"; the GWLB has dropped {dropped} packets over 8,500 bytes" if dropped else ""
-
-
 def _rows(plan: Plan, alb: Alb, subnet: str, label: str, path: str, texts, seen, failures) -> None:
     node = plan.node(f"{alb.id}@{subnet}")
     filters = plan.filters
@@ -95,7 +88,15 @@ def _rows(plan: Plan, alb: Alb, subnet: str, label: str, path: str, texts, seen,
         if result is None:
             why = "; ".join(sorted(set(failures))) or "never answered"
             wanted = f"{label.strip()}" if label else f"'{texts.get(host_id, '')}'"
-            plan.add(Row("2 ALB", flow, False, hops, detail=f"no {wanted}: {why}{oversized(plan)}"))
+            plan.add(
+                Row(
+                    "2 ALB",
+                    flow,
+                    False,
+                    hops,
+                    detail=f"no {wanted}: {why}{oversized(plan.emulator)}",
+                )
+            )
             continue
         plan.add(judge(plan.emulator, "2 ALB", flow, result, hops), result)
 

@@ -7,7 +7,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.naming import validate_stack_name
-from operate.errors import AccessDenied, AwsError, CredentialsError, PartitionError, UsageError
+from operate.errors import (
+    AccessDenied,
+    AwsError,
+    CredentialsError,
+    PartitionError,
+    StackNotFound,
+    UsageError,
+)
 from publisher.errors import PublishError
 from publisher.naming import partition_of as _publisher_partition_of
 
@@ -135,6 +142,17 @@ def describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
             if error_code(error) == "ValidationError" and "does not exist" in str(error):
                 return None
             raise
+
+
+def existing_stack(clients: Callable[[str], Any], region: str, name: str) -> tuple[Any, dict]:
+    """The CloudFormation client and stack `name`, once the caller is known; a stack that does
+    not exist (or is deleted) is one line, before anything is asked of it."""
+    check_caller(clients("sts"), region)
+    cfn = clients("cloudformation")
+    stack = describe_stack(cfn, name)
+    if stack is None or stack["StackStatus"] == "DELETE_COMPLETE":
+        raise StackNotFound(f"stack {name} does not exist in {region}")
+    return cfn, stack
 
 
 def outputs_of(stack: dict[str, Any]) -> dict[str, str]:

@@ -6,13 +6,12 @@ import argparse
 
 from operate.aws import (
     api_errors,
-    check_caller,
     checked_stack_name,
-    describe_stack,
+    existing_stack,
     newest_event_id,
 )
 from operate.context import Context
-from operate.errors import StackNotFound, UsageError
+from operate.errors import UsageError
 from operate.report import watch_and_report
 
 
@@ -26,11 +25,7 @@ def validate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     validate(args)
-    check_caller(ctx.client("sts"), ctx.region)
-    cfn = ctx.client("cloudformation")
-    stack = describe_stack(cfn, args.stack)
-    if stack is None or stack["StackStatus"] == "DELETE_COMPLETE":
-        raise StackNotFound(f"stack {args.stack} does not exist in {ctx.region}")
+    cfn, stack = existing_stack(ctx.client, ctx.region, args.stack)
     stack_id = stack["StackId"]
     ctx.record.stack_id, ctx.record.status = stack_id, stack["StackStatus"]
     if stack.get("EnableTerminationProtection"):

@@ -10,9 +10,14 @@ from typing import Any
 
 from core.naming import ALB_URL_OUTPUT, prefixed
 from core.sets import STACK_TYPE
-from operate.aws import api_errors, check_caller, checked_stack_name, describe_stack, outputs_of
+from operate.aws import (
+    api_errors,
+    checked_stack_name,
+    existing_stack,
+    outputs_of,
+)
 from operate.context import Context
-from operate.errors import OperateError, StackNotFound, UsageError
+from operate.errors import OperateError, UsageError
 from operate.lines import Row
 from operate.smoke_judge import (
     APPLIANCE_SCRIPT,
@@ -100,11 +105,7 @@ def stack_resources(cfn: Any, stack: str, path: str = "") -> list[StackResource]
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     validate(args)
-    check_caller(ctx.client("sts"), ctx.region)
-    cfn = ctx.client("cloudformation")
-    stack = describe_stack(cfn, args.stack)
-    if stack is None:
-        raise StackNotFound(f"stack {args.stack} does not exist in {ctx.region}")
+    cfn, stack = existing_stack(ctx.client, ctx.region, args.stack)
     if stack["StackStatus"] not in READY:
         raise UsageError(f"stack {args.stack} is {stack['StackStatus']}: smoke needs it deployed")
     ctx.record.stack_id = stack["StackId"]

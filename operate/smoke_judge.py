@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from appliance import health
 from core import naming
 from operate.lines import Row
 from operate.ssm import Invocation
@@ -16,8 +17,8 @@ from operate.ssm import Invocation
 # What each web server's page says (generator/stacks: "web server N").
 _WEB_ANSWER = re.compile(r"web server (\d+)")
 # Counters the appliance serves on GET /metrics (appliance/cli.py).
-FLOWS_METRIC = "gwlb_appliance_flows_created_total"
-PACKETS_METRIC = "gwlb_appliance_packets_received_total"
+FLOWS_METRIC = health.PREFIX + health.CREATED
+PACKETS_METRIC = health.PREFIX + health.RECEIVED
 FLOW_LOG = "/var/log/gwlb-appliance/flows.log"
 
 
@@ -120,7 +121,7 @@ INTERNET_SCRIPT = (
     "ping -c 3 -W 3 {host} >/dev/null 2>&1 && echo ping=ok || echo ping=fail\n"
 )
 APPLIANCE_SCRIPT = (
-    "curl -s -m 5 http://127.0.0.1/metrics | grep -E '^gwlb_appliance_' || true\n"
+    f"curl -s -m 5 http://127.0.0.1/metrics | grep -E '^{health.PREFIX}' || true\n"
     f"echo flowlog_lines=$(cat {FLOW_LOG} 2>/dev/null | wc -l)\n"
 )
 

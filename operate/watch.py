@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from operate.aws import api_errors, check_caller, checked_stack_name, describe_stack
+from operate.aws import api_errors, checked_stack_name, existing_stack
 from operate.context import Context
-from operate.errors import StackNotFound
 from operate.events import Event
 from operate.report import watch_and_report
 
@@ -50,11 +49,7 @@ def operation_boundary(cfn: Any, stack_id: str) -> str | None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     validate(args)
-    check_caller(ctx.client("sts"), ctx.region)
-    cfn = ctx.client("cloudformation")
-    stack = describe_stack(cfn, args.stack)
-    if stack is None:
-        raise StackNotFound(f"stack {args.stack} does not exist in {ctx.region}")
+    cfn, stack = existing_stack(ctx.client, ctx.region, args.stack)
     stack_id = stack["StackId"]
     boundary = operation_boundary(cfn, stack_id)
     ctx.view.message(f"Watching stack {args.stack} ({stack['StackStatus']}) in {ctx.region}")

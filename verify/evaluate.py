@@ -5,12 +5,11 @@ value, which the reader turns into one error line when (and only when) it needs 
 
 from __future__ import annotations
 
-import ipaddress
-import itertools
 import re
 from collections.abc import Iterator
 
 from core import naming
+from verify.cidr import fn_cidr
 from verify.errors import SetError
 from verify.files import SetFiles
 
@@ -42,18 +41,6 @@ NO_VALUE = _NoValue()
 
 class _Pending(Exception):
     """A nested stack's output that is not evaluated yet."""
-
-
-def cidr_blocks(block: str, count: int, host_bits: int) -> list[str]:
-    """Fn::Cidr: the first `count` blocks with `host_bits` host bits each, in address order."""
-    network = ipaddress.ip_network(block, strict=False)
-    prefix = network.max_prefixlen - host_bits
-    if not network.prefixlen <= prefix <= network.max_prefixlen:
-        raise ValueError(f"Fn::Cidr: /{prefix} does not fit in {block}")
-    blocks = [str(n) for n in itertools.islice(network.subnets(new_prefix=prefix), count)]
-    if len(blocks) < count:
-        raise ValueError(f"Fn::Cidr: {block} holds only {len(blocks)} /{prefix} blocks")
-    return blocks
 
 
 class Stack:
@@ -203,14 +190,6 @@ class Stack:
         }
 
 
-def _cidr(stack: Stack, arg: list) -> object:
-    block, count, bits = (stack.eval(a) for a in arg)
-    try:
-        return cidr_blocks(str(block), int(count), int(bits))
-    except ValueError as exc:
-        raise SetError(f"{stack.file}: {exc}") from None
-
-
 _FUNCTIONS = {
     "Ref": Stack._ref,
     "Condition": lambda s, a: s.condition(a, "Condition"),
@@ -220,7 +199,7 @@ _FUNCTIONS = {
     "Fn::Select": Stack._select,
     "Fn::FindInMap": Stack._find_in_map,
     "Fn::GetAZs": lambda s, a: list(AZ_NAMES),
-    "Fn::Cidr": _cidr,
+    "Fn::Cidr": lambda s, a: fn_cidr(s.file, [s.eval(x) for x in a]),
     "Fn::Join": lambda s, a: str(s.eval(a[0])).join(str(i) for i in s.eval(a[1])),
     "Fn::Split": lambda s, a: str(s.eval(a[1])).split(str(s.eval(a[0]))),
     # The text itself: readers want user data, not its encoding.

@@ -17,7 +17,7 @@ from generator.model import ComponentKind, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
-from generator.stacks.parameters import APPLIANCE_WARMUP_SECONDS
+from generator.stacks.param_spec import APPLIANCE_WARMUP_SECONDS
 from generator.stacks.security import rule
 from generator.stacks.ssm_role import instance_profile, signal_policy
 

@@ -25,7 +25,7 @@ from troposphere import (
 
 from core import naming
 from generator.model import CidrSource, Subnet, Topology, Vpc, VpcRole
-from generator.stacks.parameters import ParamSpec
+from generator.stacks.param_spec import ParamSpec
 
 # Logical ID of the VPC inside whichever template builds it.
 VPC_ID = "Vpc"

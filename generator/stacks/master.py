@@ -10,7 +10,7 @@ from core.partitions import Partition
 from core.sets import METADATA_KEY
 from generator.model import Topology
 from generator.stacks.base import FromMaster, FromPseudo, FromStack, FromValue, Nested
-from generator.stacks.parameters import ParamSpec
+from generator.stacks.param_spec import ParamSpec
 
 # Nested outputs that the master repeats for the user, by concern (None: all of them).
 SURFACED: dict[str, tuple[str, ...] | None] = {

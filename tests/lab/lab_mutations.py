@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
-import io
 import shutil
-import tarfile
 from pathlib import Path
 
 import yaml
 
 from core import cfn_yaml
+from generator import bundle
 from lab import cloudinit
 
 # A stand-in appliance that looks healthy and swallows every Geneve packet: the GWLB's health
@@ -58,16 +55,6 @@ def drop_exact_subnet_routes(directory: Path) -> None:
     _save(path, body)
 
 
-def _archive(files: dict[str, bytes]) -> str:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return base64.b64encode(gzip.compress(buf.getvalue())).decode()
-
-
 def swallowing_appliance(directory: Path) -> None:
     """Replace the appliance package in the user data with one that never returns a packet."""
     path = directory / "Nested-Appliances.yml"
@@ -80,12 +67,12 @@ def swallowing_appliance(directory: Path) -> None:
         text = user_data["Fn::Sub"]
         doc = yaml.safe_load(text)
         for item in doc["write_files"]:
-            if item.get("encoding") == "gz+b64":
-                new = _archive({"appliance/__init__.py": b"", "appliance/__main__.py": SWALLOWER})
-                text = text.replace(item["content"], new)
+            if item["path"] == bundle.ENCODED_PATH:
+                new = bundle.pack({"__init__.py": "", "__main__.py": SWALLOWER.decode()})
+                text = text.replace(item["content"].strip(), new)
                 replaced += 1
         user_data["Fn::Sub"] = text
-        assert cloudinit.parse(text).archives()
+        assert cloudinit.parse(text).unpacks()
     assert replaced == 1
     _save(path, body)
 

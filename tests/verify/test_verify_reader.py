@@ -6,7 +6,8 @@ import pytest
 
 from core import cfn_yaml
 from verify import reader
-from verify.evaluate import Stack, cidr_blocks
+from verify.cidr import cidr_blocks
+from verify.evaluate import Stack
 
 COMMITTED = Path(__file__).resolve().parents[2] / "output"
 SETS = sorted(p.parent for p in COMMITTED.glob("*/single-vpc/CN-GWLB.yml"))
