@@ -1,5 +1,6 @@
 """Fixtures shared by the test folders: fresh generations (with ARCHITECTURE.md) in temporary
-directories."""
+directories; and the root/slow markers. It imports the generator only inside its fixtures: the
+appliance tests also run on Python 3.9 with the appliance's venv, which has no generator."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from templates import main
+
+def main(argv: list[str]) -> int:
+    from templates import main as generate  # the generator's packages, when a fixture needs them
+
+    return generate(argv)
 
 
 @pytest.fixture(scope="session")
