@@ -19,7 +19,8 @@ ROW = re.compile(
 )
 needs_root = pytest.mark.skipif(
     bool(unavailable()) or not shutil.which("nft"),
-    reason=unavailable() or "needs nftables (apt-get install -y nftables)",
+    # "root" in the reason: tests/conftest.py marks these root whichever condition holds here.
+    reason=unavailable() or "needs root (network namespaces) and nftables",
 )
 
 
