@@ -260,3 +260,27 @@ def validate_stack_name(name: str) -> str:
 
 # The master parameter that pins the set's zones; empty means Fn::GetAZs picks them.
 AVAILABILITY_ZONES_PARAMETER = "AvailabilityZones"
+
+
+# Dual-stack IPv6 (issue 18): one master parameter, passed down to every nested template that
+# needs it, where one condition of that template's own decides every IPv6 resource and property.
+IP_ADDRESS_TYPE_PARAMETER = "IpAddressType"
+DUAL_STACK_CONDITION = "DualStack"
+VPC_IPV6_BLOCK_ID = "VpcIpv6CidrBlock"  # the VPC's Amazon-provided /56
+# A resource that costs nothing and waits for the /56 when there is one: subnets depend on it.
+IPV6_READY_ID = "Ipv6BlockReady"
+VPC_IPV6_OUTPUT = "VpcIpv6Block"  # the /56, or "" with ipv4 (no "Cidr" suffix: not a master CIDR)
+INTERNET_GATEWAY_OUTPUT = "InternetGatewayId"
+EDGE_TABLE_ID = "InternetGatewayRouteTable"  # the gateway's own (edge) route table
+EDGE_ASSOCIATION_ID = "InternetGatewayRouteTableAssociation"
+IPV6_INTERNET_WORD = "Ipv6Internet"  # the destination ::/0 in a route's logical ID
+
+
+def ipv6_block_word(subnet: Subnet) -> str:
+    """How a route's logical ID names a subnet's IPv6 block, e.g. ApplicationSubnet1Ipv6."""
+    return f"{subnet_id(subnet)}Ipv6"
+
+
+def edge_route_id(target: str, destination: str) -> str:
+    """Logical ID of a route of the internet gateway's edge route table."""
+    return f"InternetGatewayTo{destination}Via{target}"

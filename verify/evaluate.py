@@ -12,6 +12,7 @@ from core import naming
 from verify.cidr import fn_cidr
 from verify.errors import SetError
 from verify.files import SetFiles
+from verify.ipv6_values import Ipv6Blocks, vpc_ipv6_blocks
 
 MASTER_STACK = "Master"
 # What Fn::GetAZs yields: names that stand for the region's zones, in order.
@@ -53,8 +54,10 @@ class Stack:
         body: dict,
         params: dict[str, object],
         outputs: dict[str, dict[str, object]] | None = None,
+        ipv6: Ipv6Blocks | None = None,
     ):
         self.name, self.file, self.body, self.params = name, file, body, params
+        self.ipv6 = ipv6 if ipv6 is not None else Ipv6Blocks()
         self._outputs = outputs if outputs is not None else {}
         self._conditions: dict[str, bool] = {}
         # Conditions may Ref resources; they are judged against the whole list, then it shrinks.
@@ -136,6 +139,8 @@ class Stack:
             if key not in outputs:
                 raise SetError(f"{self.file}: reads {resource}.{attribute}, which is no output")
             return outputs[key]
+        if attribute == "Ipv6CidrBlocks" and str(resource) in self.resources:
+            return vpc_ipv6_blocks(self, str(resource), self.ipv6)
         property_name = _ATTRIBUTE_PROPERTIES.get(
             (self.resources.get(str(resource), {}).get("Type"), str(attribute))
         )
@@ -243,7 +248,12 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
     outputs: dict[str, dict[str, object] | None] = {k: None for k in files.nested}
     try:
         master = Stack(
-            MASTER_STACK, files.master, body, _parameter_values(body, parameters or {}), outputs
+            MASTER_STACK,
+            files.master,
+            body,
+            _parameter_values(body, parameters or {}),
+            outputs,
+            Ipv6Blocks(),
         )
     except SetError:
         raise
@@ -268,7 +278,7 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
             try:
                 body = files.templates[nested]
                 values = {**_parameter_values(body, {}), **params}
-                stack = Stack(logical, nested, body, values)
+                stack = Stack(logical, nested, body, values, ipv6=master.ipv6)
                 outputs[logical] = stack.outputs()
             except SetError:
                 raise

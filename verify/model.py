@@ -209,6 +209,15 @@ class Alb:
 
 
 @dataclass
+class Ipv6:
+    """The IPv6 side of a set: blocks by VPC or subnet id, egress-only gateways by id (their
+    VPC). A subnet absent from `blocks` has no IPv6."""
+
+    blocks: dict[str, str] = field(default_factory=dict)
+    egress_only: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class SetModel:
     vpcs: dict[str, Vpc] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
@@ -231,6 +240,8 @@ class SetModel:
     network_acls: dict[str, NetworkAcl] = field(default_factory=dict)
     acl_of_subnet: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # every resource id -> its label
+    # Dual-stack (verify.read_ipv6): each VPC's and subnet's IPv6 block, egress-only gateways.
+    ipv6: Ipv6 = field(default_factory=lambda: Ipv6())
 
     def hosts_of(self, role: str) -> list[Host]:
         return [h for h in self.hosts.values() if h.role == role]

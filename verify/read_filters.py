@@ -14,7 +14,7 @@ def _sg_rule(p: dict) -> SgRule:
     proto = str(p.get("IpProtocol", "-1")).lower()
     number = PROTOCOLS[proto] if proto in PROTOCOLS else int(proto)
     group = p.get("SourceSecurityGroupId") or p.get("DestinationSecurityGroupId")
-    cidr = p.get("CidrIp")
+    cidr = p.get("CidrIp") or p.get("CidrIpv6")
     if isinstance(cidr, Unresolved):
         cidr = None  # a required parameter with no value: the rule admits no one we can name
     return SgRule(number, int(p.get("FromPort", -1)), int(p.get("ToPort", -1)), cidr, group)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from verify import files as set_files
-from verify import read_balancers, read_filters, read_hosts
+from verify import read_balancers, read_filters, read_hosts, read_ipv6
 from verify.errors import SetError
 from verify.evaluate import READ_ERRORS, Stack, evaluate
 from verify.model import (
@@ -51,6 +51,7 @@ class SetReader(ReadContext):
         read_hosts.hosts(self)
         read_filters.security_groups(self)
         read_filters.network_acls(self)
+        read_ipv6.ipv6(self)
         return model
 
     def _route(self, logical: str, rid: str, p: dict) -> Route:

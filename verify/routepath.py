@@ -172,7 +172,8 @@ def management_hosts(net: SetModel) -> list[Host]:
 
 def standard_flows(net: SetModel) -> list[FlowResult]:
     """Per VPC with an ALB: egress from each host the ALB serves, each ALB node to each of them,
-    and each management host (a bastion) to each of them. Each appliance's own egress (which
+    and each management host (a bastion) to each of them; then their IPv6 twins where the set is
+    dual-stack (verify.routepath6). Each appliance's own egress (which
     must not cross an endpoint) is appliance_egress."""
     sim = Simulator(net)
     web = served_hosts(net)
@@ -195,7 +196,9 @@ def standard_flows(net: SetModel) -> list[FlowResult]:
                     sim.host(server.subnet, 10),
                 )
             )
-    return results
+    from verify import routepath6  # builds on this module: the same flows over IPv6, if any
+
+    return results + routepath6.flows(net)
 
 
 def appliance_egress(net: SetModel) -> list[FlowResult]:

@@ -9,6 +9,7 @@ from troposphere import Ref
 
 from core import naming
 from generator.model import Route, TargetKind, Topology, Vpc
+from generator.stacks import ipv6_network
 from generator.stacks.base import VPC_ID, Nested, NestedBuilder, network_stack
 from generator.stacks.gwlb import add_endpoints
 from generator.stacks.network import add_network, add_vpc_routes
@@ -33,6 +34,14 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
     service = builder.output_of("GWLB", "EndpointServiceName")
     add_endpoints(builder, vpc, service, Ref(VPC_ID))
     add_vpc_routes(builder, vpc, {TargetKind.GWLB_ENDPOINT}, _endpoint_ref)
+    ipv6_network.add_routes(
+        builder,
+        vpc,
+        TargetKind.GWLB_ENDPOINT,
+        lambda subnet: Ref(naming.route_table_id(subnet)),
+        _endpoint_ref,
+    )
+    ipv6_network.add_edge_table(builder, vpc, Ref(VPC_ID), Ref("InternetGateway"), _endpoint_ref)
     role, profile = add_role(builder, "Web")
     # In place before any server boots, so its first signal is allowed.
     signal_policy(builder, "Web", "WebSignalPolicy", role=Ref(role))

@@ -8,6 +8,8 @@ from core import naming
 from generator.model import ComponentKind, Tier, Topology
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.ipv6_network import subnet_block
+from generator.stacks.ipv6_security import ANYWHERE6, icmp6_echo, per_subnet6, rule6
 from generator.stacks.security import icmp_echo, per_subnet, rule
 from generator.stacks.ssm_role import instance_profile
 
@@ -34,6 +36,21 @@ def build(topology: Topology, catalogue: dict) -> Nested:
         topology.tier(Tier.APPLICATION, vpc.name),
         lambda where: f"HTTP to the web server in {where}, through the GWLB",
     )
+    apps = topology.tier(Tier.APPLICATION, vpc.name)
+    egress += [
+        rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6"),
+        *(
+            icmp6_echo(
+                builder,
+                subnet_block(builder, s),
+                f"IPv6 ping to the web server in {naming.subnet_label(s)}",
+            )
+            for s in apps
+        ),
+        *per_subnet6(
+            builder, "tcp", 80, apps, lambda where: f"HTTP over IPv6 to the web server in {where}"
+        ),
+    ]
     builder.template.add_resource(
         ec2.SecurityGroup(
             "BastionSecurityGroup",

@@ -8,6 +8,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from core import naming
 from core.partitions import Partition
 from generator.model import ComponentKind, Topology, Vpc
+from generator.stacks import ipv6_network
 from generator.stacks.base import Nested, NestedBuilder
 
 CONCERN = "GWLB"
@@ -47,6 +48,9 @@ def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
             "EndpointService",
             AcceptanceRequired=False,
             GatewayLoadBalancerArns=[Ref("GatewayLoadBalancer")],
+            SupportedIpAddressTypes=ipv6_network.when_dual_stack(
+                builder, ["ipv4", "ipv6"], ["ipv4"]
+            ),
         )
     )
     add_endpoints(builder, vpc, service_name, vpc_id)
@@ -64,6 +68,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             "GatewayLoadBalancer",
             Type="gateway",
             Subnets=subnets,
+            IpAddressType=ipv6_network.ip_address_type(builder),
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")
             ],
@@ -144,6 +149,7 @@ def add_endpoints(builder: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> Non
                 ServiceName=service_name,
                 VpcId=vpc_id,
                 SubnetIds=[builder.subnet_ref(subnet)],
+                IpAddressType=ipv6_network.ip_address_type(builder),
             )
         )
         builder.output(

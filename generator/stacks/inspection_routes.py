@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from core import naming
 from generator.model import TargetKind, Topology, Vpc
+from generator.stacks import ipv6_network
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.routes import add_routes
 
@@ -35,4 +36,20 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
             "Network", naming.resource_output(naming.route_table_id(table.subnet))
         )
         add_routes(builder, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
+    ipv6_network.add_routes(
+        builder,
+        vpc,
+        TargetKind.GWLB_ENDPOINT,
+        lambda subnet: builder.output_of(
+            "Network", naming.resource_output(naming.route_table_id(subnet))
+        ),
+        target,
+    )
+    ipv6_network.add_edge_table(
+        builder,
+        vpc,
+        builder.vpc_ref(vpc),
+        builder.output_of("Network", naming.INTERNET_GATEWAY_OUTPUT),
+        target,
+    )
     return builder.done()

@@ -11,6 +11,7 @@ from troposphere import GetAtt, Ref, ec2
 
 from core import naming
 from generator.model import ComponentKind, Route, TargetKind, Topology, Vpc
+from generator.stacks import ipv6_network
 from generator.stacks.base import VPC_ID, Nested, NestedBuilder
 from generator.stacks.routes import add_routes
 
@@ -34,11 +35,23 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict, export_route_tables: bo
 def add_network(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool = False) -> None:
     """Everything of one VPC's network except the routes through GWLB endpoints."""
     _add_vpc(builder, vpc)
+    ipv6_network.add_vpc_block(builder, vpc)
     _add_subnets(builder, vpc, export_route_tables)
     _add_gateways(builder, vpc)
     add_vpc_routes(
         builder, vpc, {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY}, _gateway_ref
     )
+    ipv6_network.add_routes(
+        builder,
+        vpc,
+        TargetKind.INTERNET_GATEWAY,
+        lambda subnet: Ref(naming.route_table_id(subnet)),
+        _gateway_ref,
+    )
+    if export_route_tables:  # another stack adds the gateway's edge route table
+        builder.output(
+            naming.INTERNET_GATEWAY_OUTPUT, Ref("InternetGateway"), "ID of the internet gateway."
+        )
 
 
 def _gateway_ref(route: Route):
@@ -103,6 +116,7 @@ def _add_subnets(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool) ->
                 AvailabilityZone=builder.availability_zone(subnet.az),
                 MapPublicIpOnLaunch=False,
                 Tags=builder.tags(label, what),
+                **ipv6_network.subnet_properties(builder, subnet),
             )
         )
         rt = naming.route_table_id(subnet)

@@ -8,6 +8,7 @@ import math
 from core import naming
 from generator.model import CidrSource, Topology, Vpc
 from generator.stacks.fleet_parameters import byo_specs, fleet_specs
+from generator.stacks.ipv6_parameters import ip_address_type_spec
 from generator.stacks.param_spec import (
     ACCESS_GROUP,
     INSTANCE_GROUP,
@@ -54,6 +55,7 @@ def catalogue(topology: Topology) -> dict[str, ParamSpec]:
             cidr=True,
         ),
     ]
+    specs.append(ip_address_type_spec())
     for vpc in topology.vpcs:
         specs.append(_vpc_spec(topology, vpc))
     for subnet in topology.subnets:  # planned order: tier by tier, AZ by AZ

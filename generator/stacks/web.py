@@ -13,6 +13,8 @@ from generator import userdata
 from generator.model import ComponentKind, Subnet, Tier, Topology, Vpc
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
+from generator.stacks.ipv6_network import ip_address_type, subnet_block
+from generator.stacks.ipv6_security import ANYWHERE6, icmp6_echo, per_subnet6, rule6
 from generator.stacks.routes import route_id
 from generator.stacks.security import icmp_echo, per_subnet, rule
 from generator.stacks.ssm_role import instance_profile, signal_policy
@@ -54,7 +56,10 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             "AlbSecurityGroup",
             GroupDescription="ALB: HTTP from the internet, HTTP to the web servers",
             VpcId=vpc_id,
-            SecurityGroupIngress=[rule("tcp", HTTP, "0.0.0.0/0", "HTTP from the internet")],
+            SecurityGroupIngress=[
+                rule("tcp", HTTP, "0.0.0.0/0", "HTTP from the internet"),
+                rule6(builder, "tcp", HTTP, ANYWHERE6, "HTTP from the internet over IPv6"),
+            ],
             SecurityGroupEgress=per_subnet(
                 builder, "tcp", HTTP, apps, lambda where: f"HTTP to the web server in {where}"
             ),
@@ -75,6 +80,13 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                 # The bastion sits in public subnet 1 (of application VPC 1 where there are
                 # several); pinging the web servers from it is the seed's manual test.
                 icmp_echo(builder.subnet_cidr(public[0]), "Ping from the bastion's subnet"),
+                # IPv6: the bastion's HTTP and ping (the ALB reaches its targets over IPv4).
+                *per_subnet6(
+                    builder, "tcp", HTTP, public, lambda where: f"HTTP over IPv6 from {where}"
+                ),
+                icmp6_echo(
+                    builder, subnet_block(builder, public[0]), "IPv6 ping from the bastion's subnet"
+                ),
             ],
             SecurityGroupEgress=[
                 rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via GWLB and NAT) for SSM and signals"),
@@ -85,6 +97,11 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                     HTTP,
                     public,
                     lambda where: f"HTTP to the ALB node in {where}: an in-VPC check, no ICP",
+                ),
+                rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6 (via GWLB and IGW)"),
+                icmp6_echo(builder, ANYWHERE6, "IPv6 ping out (via GWLB and IGW)"),
+                *per_subnet6(
+                    builder, "tcp", HTTP, public, lambda where: f"HTTP over IPv6 to {where}"
                 ),
             ],
             Tags=builder.tags(where, "web server security group"),
@@ -174,6 +191,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             Scheme="internet-facing",
             Subnets=[builder.subnet_ref(s) for s in alb.subnets],
             SecurityGroups=[Ref("AlbSecurityGroup")],
+            IpAddressType=ip_address_type(builder),
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
                     Key="routing.http.drop_invalid_header_fields.enabled", Value="true"

@@ -50,7 +50,7 @@ def drop_exact_subnet_routes(directory: Path) -> None:
     path = directory / "Nested-InspectionRoutes.yml"
     body = cfn_yaml.load(path)
     for name, res in list(body["Resources"].items()):
-        if res["Properties"]["DestinationCidrBlock"] != "0.0.0.0/0":
+        if res["Properties"].get("DestinationCidrBlock", "0.0.0.0/0") != "0.0.0.0/0":
             del body["Resources"][name]
     _save(path, body)
 

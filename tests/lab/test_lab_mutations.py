@@ -96,7 +96,11 @@ def test_routes_behind_a_false_condition_are_absent(capsys, tmp_path: Path):
     come back around the endpoints, as with the quickstart this one replaced."""
     broken = copy_set(SET, tmp_path / "set")
     routes = cfn_yaml.load(broken / "Nested-InspectionRoutes.yml")["Resources"]
-    names = [n for n, r in routes.items() if r["Properties"]["DestinationCidrBlock"] != "0.0.0.0/0"]
+    names = [
+        n
+        for n, r in routes.items()
+        if r["Properties"].get("DestinationCidrBlock", "0.0.0.0/0") != "0.0.0.0/0"
+    ]
     assert names
     false_condition(broken, "Nested-InspectionRoutes.yml", *names)
     code, table, text = run(capsys, broken, "--no-drill")

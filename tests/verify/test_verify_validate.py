@@ -116,7 +116,9 @@ def test_a_route_behind_a_false_condition_is_absent_and_a_parameter_can_bring_it
     templates = _set()
     body = templates["Nested-InspectionRoutes.yml"]
     body["Parameters"]["WithReturnRoute"] = {"Type": "String", "Default": "no"}
-    body["Conditions"] = {"ReturnRoute": {"Fn::Equals": [{"Ref": "WithReturnRoute"}, "yes"]}}
+    body.setdefault("Conditions", {})["ReturnRoute"] = {
+        "Fn::Equals": [{"Ref": "WithReturnRoute"}, "yes"]
+    }
     route = body["Resources"]["ApplicationSubnet1ToPublicSubnet1ViaGwlbe1"]
     route["Condition"] = "ReturnRoute"
     model = reader.read(evaluate(files.from_templates(templates)))
