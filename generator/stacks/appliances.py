@@ -14,6 +14,7 @@ from troposphere.policies import (
 from core import naming
 from generator import userdata
 from generator.model import ComponentKind, Topology
+from generator.stacks import ipv6_appliances
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.gwlb import GENEVE_PORT, HEALTH_PORT
 from generator.stacks.instances import LINUX_ROOT_DEVICE, encrypted_root, imdsv2
@@ -85,7 +86,12 @@ def _image_and_user_data(builder: NestedBuilder, topology: Topology) -> dict:
         builder.master(naming.FLOW_IDLE_PARAMETER)  # the user data's --tcp-idle reads it
         return {
             "ImageId": builder.master("LinuxAmiId"),
-            "UserData": Base64(Sub(userdata.appliance(GROUP_ID))),
+            "UserData": Base64(
+                Sub(
+                    userdata.appliance(GROUP_ID, policy_head=ipv6_appliances.policy_head(builder)),
+                    **ipv6_appliances.variables(builder),
+                )
+            ),
         }
     given = builder.master("ApplianceUserData")
     builder.template.add_condition(HAS_USER_DATA, Not(Equals(given, "")))

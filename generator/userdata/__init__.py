@@ -34,11 +34,16 @@ _ENV = jinja2.Environment(
 )
 
 
-def appliance(logical_id: str, tcp_idle: str = "${" + naming.FLOW_IDLE_PARAMETER + "}") -> str:
+def appliance(
+    logical_id: str,
+    tcp_idle: str = "${" + naming.FLOW_IDLE_PARAMETER + "}",
+    policy_head: str = "",
+) -> str:
     """cloud-config that installs and starts the appliance, then signals `logical_id` once healthy.
 
     The result is a Fn::Sub body: ${AWS::Region}, ${AWS::StackName} and the TCP idle timeout
-    (`tcp_idle`, the GWLB listener's own parameter) are left for CloudFormation.
+    (`tcp_idle`, the GWLB listener's own parameter) are left for CloudFormation. `policy_head`
+    goes first inside the policy's JSON object: a ${...} that may add keys at launch.
     """
     # /ready: the GWLB itself has checked this appliance healthy (its healthy threshold).
     signal = _signal(logical_id, "curl -sf -o /dev/null 127.0.0.1/ready", tries=60)
@@ -52,8 +57,13 @@ def appliance(logical_id: str, tcp_idle: str = "${" + naming.FLOW_IDLE_PARAMETER
         "policy": bundle.POLICY_PATH,
         "root": bundle.INSTALL_ROOT,
     }
+    policy = built.policy
+    if policy_head:
+        if not policy.startswith("{"):
+            raise ValueError("the appliance's policy is not a JSON object")
+        policy = "{" + policy_head + policy[1:]
     return _ENV.get_template("appliance.yaml.j2").render(
-        bundle=replace(built, unit=unit), paths=paths, signal=signal
+        bundle=replace(built, unit=unit, policy=policy), paths=paths, signal=signal
     )
 
 
