@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from troposphere import Join
+from troposphere import Sub
 
 from appliance.policy import INTERNAL
 from generator.model import VpcRole
@@ -28,10 +28,9 @@ def variables(builder: NestedBuilder) -> dict:
     if not _knows_workloads(builder):
         return {}
     vpc = builder.topology.inspection_vpc
-    head = '"internal_cidrs":' + json.dumps(INTERNAL, separators=(",", ":"))[:-1] + ',"'
-    return {
-        VARIABLE: when_dual_stack(builder, Join("", [head, vpc_block(builder, vpc), '"],']), "")
-    }
+    head = '"internal_cidrs":' + json.dumps(INTERNAL, separators=(",", ":"))[:-1]
+    value = Sub(head + ',"${Block}"],', Block=vpc_block(builder, vpc))
+    return {VARIABLE: when_dual_stack(builder, value, "")}
 
 
 def _knows_workloads(builder: NestedBuilder) -> bool:
