@@ -127,7 +127,7 @@ def linux_routes(spec: SetModel, layout: Plan, table: str, vpc: str) -> list[Lin
     """A route table as Linux routes: AWS's local route becomes one route per subnet of the VPC,
     left out where the table routes that subnet's exact block (or a block holding it, more
     specific than the VPC) elsewhere; longest prefix match then decides as AWS does."""
-    routes: list[Route] = spec.routes.get(table, [])
+    routes: list[Route] = [r for r in spec.routes.get(table, []) if r.version == 4]
     vpc_net = ipaddress.IPv4Network(spec.vpcs[vpc].cidr)
     out = []
     for sid, subnet in sorted(spec.subnets.items()):

@@ -8,6 +8,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socket import AF_INET6
 
 from lab.health import Checker, Health, Target
 from lab.http10 import exchange
@@ -64,6 +65,7 @@ class AlbNode:
         self.turn = itertools.count()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
+        self.servers6: list[ThreadingHTTPServer] = []
 
     def start(self) -> None:
         handler = type("H", (_Handler,), {"node": self})
@@ -72,14 +74,25 @@ class AlbNode:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def listen6(self, address: str) -> None:
+        """Also answer on an IPv6 address (a dual-stack ALB's node)."""
+        server_class = type("Server6", (ThreadingHTTPServer,), {"address_family": AF_INET6})
+        handler = type("H", (_Handler,), {"node": self})
+        with inside(self.ns):
+            server = server_class((address, self.port), handler)
+        server.daemon_threads = True
+        self.servers6.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
     def start_checks(self) -> None:
         self.checker.start()
 
     def stop(self) -> None:
         self.checker.stop()
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        for server in [self.server, *self.servers6]:
+            if server:
+                server.shutdown()
+                server.server_close()
 
     def choose(self) -> Target:
         healthy = [t for t in self.targets if t.health.healthy]

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from lab import checks, cleanup, drill, keep, plan, roles, rolling, rows, through_alb
+from lab import checks, cleanup, drill, keep, plan, plan6, roles, rolling, rows, through_alb
 from lab.cloudinit import BootError
 from lab.hosts import StartError
 from lab.reading import read_set
@@ -147,6 +147,7 @@ def run_plan(
     through_alb.step(steps)
     steps.bastion()
     checks.sizes(steps)
+    plan6.steps(steps)  # a dual-stack set's IPv6 rows
     checks.appliance_evidence(steps)
     if with_drill:
         drill.drill(steps)

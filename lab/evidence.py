@@ -25,12 +25,13 @@ def flow_log(session: Session, host_id: str) -> list[dict[str, str]]:
 def logged(record: FlowRecord, entries: list[dict[str, str]]) -> bool:
     """Whether a flow the emulator carried is in the log, whichever end the appliance saw first
     (ICMP by addresses only: the appliance logs its type and code as ports)."""
-    proto = {6: "tcp", 17: "udp", 1: "icmp"}.get(record.key.proto, str(record.key.proto))
+    names = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+    proto = names.get(record.key.proto, str(record.key.proto))
     ends = {record.key.lower, record.key.upper}
     for entry in entries:
         if entry.get("proto") != proto:
             continue
-        if proto == "icmp":
+        if proto in ("icmp", "icmpv6"):
             if {entry.get("src"), entry.get("dst")} == {record.key.lower[0], record.key.upper[0]}:
                 return True
         elif {

@@ -25,7 +25,7 @@ class FlowKey:
     upper: tuple[str, int]
 
     def text(self) -> str:
-        name = {6: "tcp", 17: "udp", 1: "icmp"}.get(self.proto, str(self.proto))
+        name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(self.proto, str(self.proto))
         lower, upper = self.lower, self.upper
         return f"{name} {lower[0]}:{lower[1]} <> {upper[0]}:{upper[1]}"
 
@@ -44,8 +44,31 @@ def parse_ipv4(packet: bytes) -> tuple[int, tuple[str, int], tuple[str, int]] | 
     return proto, (src, sport), (dst, dport)
 
 
+def parse_ipv6(packet: bytes) -> tuple[int, tuple[str, int], tuple[str, int]] | None:
+    """The same of an IPv6 packet (no extension headers: the lab's probes send none)."""
+    if len(packet) < 40 or packet[0] >> 4 != 6:
+        return None
+    proto = packet[6]
+    src = socket.inet_ntop(socket.AF_INET6, packet[8:24])
+    dst = socket.inet_ntop(socket.AF_INET6, packet[24:40])
+    sport = dport = 0
+    if proto in PORTED and len(packet) >= 44:
+        sport, dport = struct.unpack("!HH", packet[40:44])
+    return proto, (src, sport), (dst, dport)
+
+
+def parse_ip(packet: bytes) -> tuple[int, tuple[str, int], tuple[str, int]] | None:
+    """parse_ipv4 or parse_ipv6, by the version nibble."""
+    return parse_ipv6(packet) if packet[:1] and packet[0] >> 4 == 6 else parse_ipv4(packet)
+
+
+def _packed(address: str) -> bytes:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return socket.inet_pton(family, address)
+
+
 def flow_key(proto: int, src: tuple[str, int], dst: tuple[str, int]) -> FlowKey:
-    ends = sorted([src, dst], key=lambda e: (socket.inet_aton(e[0]), e[1]))
+    ends = sorted([src, dst], key=lambda e: (_packed(e[0]), e[1]))
     return FlowKey(proto, ends[0], ends[1])
 
 

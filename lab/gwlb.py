@@ -22,7 +22,7 @@ from lab.flows import (
     FlowRecord,
     flow_key,
     parse_geneve,
-    parse_ipv4,
+    parse_ip,
     pick,
     resource_number,
 )
@@ -187,9 +187,9 @@ class Emulator:
         if len(packet) > MAX_PACKET:
             self.drops["over_8500_bytes"] += 1
             return
-        parsed = parse_ipv4(packet)
+        parsed = parse_ip(packet)
         if parsed is None:
-            self.drops["not_ipv4"] += 1
+            self.drops["not_ip"] += 1
             return
         proto, src, dst = parsed
         key = flow_key(proto, src, dst)
@@ -216,7 +216,7 @@ class Emulator:
             resource_number(eid, "endpoint"), resource_number(eid, "attachment"), rec.cookie
         )
         node = self.node_in(endpoint.gwlb, az)
-        data = geneve.build(packet, 0x0800, options)
+        data = geneve.build(packet, 0x86DD if packet[0] >> 4 == 6 else 0x0800, options)
         node.sock.sendto(data, (self.target_ip[target], GENEVE_PORT))
 
     def _from_appliance(self, node: Node) -> None:
@@ -235,7 +235,7 @@ class Emulator:
         end, options = parsed
         eid = self.endpoint_by_number.get(int.from_bytes(options[1], "big"))
         inner = data[end:]
-        flow = parse_ipv4(inner)
+        flow = parse_ip(inner)
         if eid is None or flow is None:
             self.drops["unknown_endpoint"] += 1
             return

@@ -83,13 +83,13 @@ def http_get(
     many bytes (a large transfer: every full-size segment must get through)."""
     local = (src, 0)
     try:
-        with socket_in(ns) as sock:
+        with socket_in(ns, socket.AF_INET6 if ":" in dst else socket.AF_INET) as sock:
             sock.settimeout(timeout)
             if src:
                 sock.bind((src, 0))
-                local = sock.getsockname()
+                local = sock.getsockname()[:2]
             sock.connect((dst, port))
-            local = sock.getsockname()
+            local = sock.getsockname()[:2]
             data = exchange(sock, path, dst)
     except OSError as exc:
         why = exc.strerror or str(exc) or type(exc).__name__

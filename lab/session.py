@@ -8,8 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lab import acl, network, probes, security
+from lab import acl, network, probes, security, session6
 from lab.addresses import SERVER_IP
+from lab.addresses6 import Plan6
 from lab.alb import AlbNode, Backend
 from lab.filters import Filters
 from lab.gwlb import Emulator
@@ -41,6 +42,7 @@ class Session:
         self.emulator: Emulator | None = None
         self.filters: Filters | None = None
         self.albs: list[AlbNode] = []
+        self.plan6: Plan6 | None = None  # the IPv6 addresses, for a dual-stack set
         self.hosts = Hosts(Path(tempfile.gettempdir()), self.python)
 
     def up(self) -> None:
@@ -51,12 +53,14 @@ class Session:
         self.lab = network.Lab(self.token, model, network.plan_for(model))
         network.build(self.lab)
         lab = self.lab
+        self.plan6 = session6.build(self)
         self.filters = Filters(model, lab.plan, self.security_groups)
         self.emulator = Emulator(
             model, lab.plan, lab.router, lab.node_ns, self.scale, self.stand_ins
         )
         self.emulator.open()
         network.install_routes(lab)
+        session6.install_routes(self)
         self.emulator.start()
         if self.security_groups:
             for node_id, groups in self.filters.grouped().items():
@@ -68,7 +72,9 @@ class Session:
                 rules = acl.ruleset(model, lab.plan, vpc)
                 if rules:
                     nft(router, rules)
+        session6.security_groups(self)
         self.hosts.internet_server(lab.server, SERVER_IP, INTERNET_PORTS)
+        session6.internet_server(self, INTERNET_PORTS)
         for host in model.hosts.values():
             if host.id in self.stand_ins:
                 group = model.target_groups[next(iter(model.gwlbs.values())).target_group]
@@ -94,6 +100,7 @@ class Session:
                     self.scale,
                 )
                 balancer.start()
+                session6.listen(self, balancer, node.id)
                 self.albs.append(balancer)
 
     def wait_ready(self, timeout: float) -> list[str]:
@@ -103,6 +110,7 @@ class Session:
             lambda: all(_listening(self.lab.server, SERVER_IP, p) for p in INTERNET_PORTS),
             timeout,
         )
+        session6.wait_ready(self, INTERNET_PORTS, timeout)
         appliances = [h.id for h in self.model.hosts_of("appliance")]
         # The ALB's checks cross the GWLB: they start once the appliances are healthy (or one of
         # them died), so that a slow appliance start-up cannot mark web servers unhealthy.

@@ -1,7 +1,8 @@
-"""What of a set model the lab can emulate: IPv4 routes to internet gateways, NAT gateways and
-GWLB endpoints, endpoints whose service is in the set, GWLBs with a forwarding listener. Anything
-else is one error line naming the resource, before a namespace is made. User data given as
-base64 (a byo set's ApplianceUserData parameter) is decoded as EC2 does for the instance."""
+"""What of a set model the lab can emulate: routes to internet gateways, NAT gateways (IPv4),
+egress-only gateways (IPv6) and GWLB endpoints, endpoints whose service is in the set, GWLBs
+with a forwarding listener. Anything else is one error line naming the resource, before a
+namespace is made. User data given as base64 (a byo set's ApplianceUserData parameter) is
+decoded as EC2 does for the instance."""
 
 from __future__ import annotations
 
@@ -15,17 +16,18 @@ from verify.model import SetModel
 from verify.read_hosts import SIGNAL_WORDS
 
 EMULATED_TARGETS = ("igw", "nat", "gwlbe")
+# IPv6 (lab.addresses6): no NAT; an egress-only gateway lets replies in, past any edge table.
+EMULATED_TARGETS6 = ("igw", "gwlbe", "eigw")
 
 
 def emulated(model: SetModel) -> SetModel:
-    """The model the lab builds: IPv4 routes only (the lab carries IPv4), every part checked."""
+    """The model the lab builds, every part checked."""
     routes = {}
     for table, table_routes in model.routes.items():
         kept = []
         for route in table_routes:
-            if route.version != 4:
-                continue
-            if route.kind not in EMULATED_TARGETS:
+            allowed = EMULATED_TARGETS if route.version == 4 else EMULATED_TARGETS6
+            if route.kind not in allowed:
                 raise SetError(
                     f"{model.label(route.id)}: the lab does not emulate route target {route.kind}"
                 )

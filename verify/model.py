@@ -215,6 +215,8 @@ class Ipv6:
 
     blocks: dict[str, str] = field(default_factory=dict)
     egress_only: dict[str, str] = field(default_factory=dict)
+    assigning: set[str] = field(default_factory=set)  # subnets giving instances an address
+    dualstack: set[str] = field(default_factory=set)  # load balancers with IPv6 addresses
 
 
 @dataclass

@@ -19,5 +19,10 @@ def ipv6(reader: ReadContext) -> None:
     for _, rid, p in reader.each("AWS::EC2::Subnet"):
         if p.get("Ipv6CidrBlock") is not None:
             model.ipv6.blocks[rid] = reader.cidr(p["Ipv6CidrBlock"], "Ipv6CidrBlock")
+            if str(p.get("AssignIpv6AddressOnCreation", "")).lower() == "true":
+                model.ipv6.assigning.add(rid)
+    for _, rid, p in reader.each("AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        if str(p.get("IpAddressType", "ipv4")).startswith("dualstack"):
+            model.ipv6.dualstack.add(rid)
     for _, rid, p in reader.each("AWS::EC2::EgressOnlyInternetGateway"):
         model.ipv6.egress_only[rid] = reader.ident(p, "VpcId")
