@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from lab.addresses import LinuxRoute, Plan, PolicyRouting
 from verify.model import SetModel
+from verify.routepath import RouteError, Trace
+from verify.routepath6 import INTERNET_HOST6, Simulator6
 
 INTERNET_ROUTER6, CLIENT_IP6, SERVER_IP6 = (
     "2001:db8:ffff::1",
@@ -127,15 +129,20 @@ def policy_routing6(spec: SetModel, layout: Plan, plan6: Plan6, vpc: str) -> Pol
 
 def internet_routes6(spec: SetModel, layout: Plan) -> list[tuple[str, str]]:
     """(block, via) on the internet's router: each VPC's /56 through its internet gateway, and
-    each subnet whose IPv6 default route is an egress-only gateway through that gateway (the
-    way its replies come back)."""
+    each subnet whose way out (its table, then an endpoint's) leaves by an egress-only gateway
+    through that gateway: AWS sends the replies back the way the flow left."""
     found = []
     egress = sorted(spec.ipv6.egress_only)
     for vpc in vpcs6(spec):
         found.append((spec.ipv6.blocks[vpc], uplink6(layout.vpc_index[vpc])[1]))
-    for sid, block in sorted(spec.ipv6.blocks.items()):
-        table = spec.table_of_subnet.get(sid)
-        for route in spec.routes.get(table, []) if table else []:
-            if route.kind == "eigw" and route.destination == "::/0":
-                found.append((block, uplink6(egress.index(route.target), True)[1]))
+    walker = Simulator6(spec)
+    for sid in sorted(s for s in spec.subnets if s in spec.ipv6.blocks):
+        walker.egress_only_exit = None
+        try:
+            walker.route(INTERNET_HOST6, sid, Trace([]))
+        except (RouteError, KeyError):
+            continue
+        if walker.egress_only_exit is not None:
+            gateway = uplink6(egress.index(walker.egress_only_exit), True)[1]
+            found.append((spec.ipv6.blocks[sid], gateway))
     return found
