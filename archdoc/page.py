@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from archdoc import quotas
+from archdoc import dualstack, quotas
 from core import cfn_yaml, naming
 from generator.model import Component, ComponentKind, Subnet, Target, TargetKind, Tier, Topology
 from generator.stacks.appliances import ROOT_VOLUME_GIB
@@ -37,8 +37,9 @@ def render(topology: Topology, partition: str, templates: dict[str, str]) -> str
         "none.\n\n" + routepath.table(flows, net),
         "## Billable resources\n\n" + billable(topology),
         "## Account quotas\n\n" + quotas.section(parsed),
+        dualstack.section(topology, parsed),
     ]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(p for p in parts if p) + "\n"
 
 
 def _title(topology: Topology, partition: str) -> str:
