@@ -64,14 +64,16 @@ def swallowing_appliance(directory: Path) -> None:
         if res["Type"] != "AWS::EC2::LaunchTemplate":
             continue
         user_data = res["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
-        text = user_data["Fn::Sub"]
+        # A dual-stack single-vpc set's body is [text, {variables}]: the policy's IPv6 head.
+        sub = user_data["Fn::Sub"]
+        text = sub[0] if isinstance(sub, list) else sub
         doc = yaml.safe_load(text)
         for item in doc["write_files"]:
             if item["path"] == bundle.ENCODED_PATH:
                 new = bundle.pack({"__init__.py": "", "__main__.py": SWALLOWER.decode()})
                 text = text.replace(item["content"].strip(), new)
                 replaced += 1
-        user_data["Fn::Sub"] = text
+        user_data["Fn::Sub"] = [text, sub[1]] if isinstance(sub, list) else text
         assert cloudinit.parse(text).unpacks()
     assert replaced == 1
     _save(path, body)

@@ -16,7 +16,12 @@ from templates import main as generate
 
 COMMITTED = REPO / "output" / "aws" / "single-vpc"
 # What CloudFormation substitutes in our launch template's Fn::Sub for the lab's stack.
-SUBSTITUTIONS = {"FlowIdleTimeout": "350", "AWS::Region": "us-east-1", "AWS::StackName": "lab"}
+SUBSTITUTIONS = {
+    "FlowIdleTimeout": "350",
+    "AWS::Region": "us-east-1",
+    "AWS::StackName": "lab",
+    "Ipv6Internal": "",  # IpAddressType ipv4: the policy keeps its default internal blocks
+}
 AMI = "ami-0123456789abcdef0"
 BYO = ("--parameter", f"ApplianceAmiId={AMI}")
 
@@ -33,7 +38,7 @@ def _our_user_data() -> str:
     """Our appliance's user data as an instance of the committed set receives it, in base64."""
     body = cfn_yaml.load(COMMITTED / "Nested-Appliances.yml")
     (template,) = [r for r in body["Resources"].values() if r["Type"] == "AWS::EC2::LaunchTemplate"]
-    text = template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    text, _ = template["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     text = re.sub(r"\$\{([^}!]+)\}", lambda m: SUBSTITUTIONS[m.group(1)], text)
     assert text.startswith("#cloud-config") and "${" not in text
     return base64.b64encode(text.encode()).decode()

@@ -157,10 +157,12 @@ def test_the_listener_and_the_appliances_share_one_tcp_idle_timeout(good):
     ]
     appliance = copy.deepcopy(good)
     data = appliance["Nested-Appliances.yml"]["Resources"]["ApplianceLaunchTemplate"]
-    body = data["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    # [text, {variables}]: single-vpc's policy learns the VPC's IPv6 block through a variable.
+    body, variables = data["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
     edited = body.replace("--tcp-idle ${FlowIdleTimeout}", "--tcp-idle 3600")
     assert edited != body
-    data["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"] = edited
+    user_data = data["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
+    user_data["Fn::Sub"] = [edited, variables]
     findings = contract.check(appliance)
     assert len(findings) == 2  # one line per appliance of the group
     assert all("--tcp-idle is 3600 but" in f for f in findings)
