@@ -35,8 +35,12 @@ else
 	  --app-vpcs '$(or $(APP_VPCS),1)' --az-count '$(or $(AZS),2)' --output build
 endif
 
-routes: $(STAMP_TEMPLATES) ## Trace every flow through each set's route tables (SET=dir for one set, any author's)
-	@for set in $(or $(SET),output/*/*/); do echo "== $$set"; $(PY) -m verify.routepath $$set || exit 1; done
+# The committed sets are traced twice: as launched by default (ipv4) and with IpAddressType=dualstack.
+routes: $(STAMP_TEMPLATES) ## Trace every flow through each set's route tables (SET=dir for one set, any author's; ARGS=--parameter K=V)
+	@for set in $(or $(SET),output/*/*/); do echo "== $$set $(ARGS)"; \
+	  $(PY) -m verify.routepath $$set $(ARGS) || exit 1; \
+	  if [ -z "$(SET)$(ARGS)" ]; then echo "== $$set --parameter IpAddressType=dualstack"; \
+	    $(PY) -m verify.routepath $$set --parameter IpAddressType=dualstack || exit 1; fi; done
 
 lab: $(STAMP_TEMPLATES) ## Run a set's data path offline in namespaces, PASS/FAIL table (root; SET=output/aws/single-vpc ARGS=...)
 	$(PY) -m lab $(or $(SET),output/aws/single-vpc) $(ARGS)
