@@ -230,6 +230,9 @@ def _parameter_values(body: dict, given: dict[str, object]) -> dict[str, object]
     values: dict[str, object] = {}
     for name, spec in declared.items():
         value = given.get(name, spec.get("Default"))
+        allowed = spec.get("AllowedValues")
+        if name in given and allowed and value not in [str(a) for a in allowed]:
+            raise SetError(f"--parameter {name}={value}: allowed values are {', '.join(allowed)}")
         if value is None:  # required, with no value: fine until something needs it
             value = Unresolved(f"<{name}>")
         elif str(spec.get("Type", "")).startswith("List<") or spec.get("Type") == (
@@ -248,12 +251,7 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
     outputs: dict[str, dict[str, object] | None] = {k: None for k in files.nested}
     try:
         master = Stack(
-            MASTER_STACK,
-            files.master,
-            body,
-            _parameter_values(body, parameters or {}),
-            outputs,
-            Ipv6Blocks(),
+            MASTER_STACK, files.master, body, _parameter_values(body, parameters or {}), outputs
         )
     except SetError:
         raise

@@ -143,3 +143,13 @@ def test_cfn_lint_is_clean_with_dualstack_as_the_launch_value(tmp_path: Path):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_value_cloudformation_would_refuse_is_one_error_line(capsys):
+    """CloudFormation refuses a value outside AllowedValues before it creates anything."""
+    directory = COMMITTED / "aws" / "single-vpc"
+    assert routepath.main([str(directory), "--parameter", "IpAddressType=ipv6"]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("error: ") and "ipv4, dualstack" in line
+    assert captured.out == ""
