@@ -9,6 +9,9 @@ from functools import cache
 
 from generator.model import Route, RouteTable, Subnet, Target, TargetKind, Tier, Topology, Vpc
 
+# Where the model serves dual-stack; tgw-centralized's transit gateway would need IPv6 routes and
+# attachments of its own, which this plan does not make: its sets offer no IpAddressType.
+ARCHITECTURES = ("single-vpc", "separated-vpc")
 ANYWHERE6 = "::/0"
 SUBNET_PREFIX6 = 64  # AWS gives every dual-stack subnet a /64 of its VPC's /56
 # Amazon provides each VPC's /56 at launch; pages and offline readers show documentation-range
@@ -43,6 +46,10 @@ def subnet_block(topology: Topology, subnet: Subnet) -> str:
     return str(ipaddress.IPv6Network((start, SUBNET_PREFIX6)))
 
 
+def offered(topology: Topology) -> bool:
+    return topology.architecture in ARCHITECTURES
+
+
 @cache
 def plan(topology: Topology) -> Ipv6Plan:
     """IPv6 routes that mirror the IPv4 design, with the internet gateway in place of the NAT
@@ -50,6 +57,8 @@ def plan(topology: Topology) -> Ipv6Plan:
     enters from the internet meets the gateway's edge table first."""
     tables = []
     edges = []
+    if not offered(topology):
+        return Ipv6Plan((), ())
     for vpc in topology.application_vpcs:
         for subnet in topology.subnets_of(vpc.name):
             routes = _routes(topology, subnet)

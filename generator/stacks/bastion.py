@@ -38,14 +38,15 @@ def build(topology: Topology, catalogue: dict) -> Nested:
     )
     apps = topology.tier(Tier.APPLICATION, vpc.name)
     egress += [
-        rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6"),
+        *rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6"),
         *(
-            icmp6_echo(
+            rule
+            for s in apps
+            for rule in icmp6_echo(
                 builder,
                 subnet_block(builder, s),
                 f"IPv6 ping to the web server in {naming.subnet_label(s)}",
             )
-            for s in apps
         ),
         *per_subnet6(
             builder, "tcp", 80, apps, lambda where: f"HTTP over IPv6 to the web server in {where}"

@@ -48,9 +48,7 @@ def build(topology: Topology, partition: Partition, catalogue: dict) -> Nested:
             "EndpointService",
             AcceptanceRequired=False,
             GatewayLoadBalancerArns=[Ref("GatewayLoadBalancer")],
-            SupportedIpAddressTypes=ipv6_network.when_dual_stack(
-                builder, ["ipv4", "ipv6"], ["ipv4"]
-            ),
+            **ipv6_network.supported_types(builder),
         )
     )
     add_endpoints(builder, vpc, service_name, vpc_id)
@@ -68,7 +66,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             "GatewayLoadBalancer",
             Type="gateway",
             Subnets=subnets,
-            IpAddressType=ipv6_network.ip_address_type(builder),
+            **ipv6_network.ip_address_type(builder),
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")
             ],
@@ -149,7 +147,7 @@ def add_endpoints(builder: NestedBuilder, vpc: Vpc, service_name, vpc_id) -> Non
                 ServiceName=service_name,
                 VpcId=vpc_id,
                 SubnetIds=[builder.subnet_ref(subnet)],
-                IpAddressType=ipv6_network.ip_address_type(builder),
+                **ipv6_network.ip_address_type(builder),
             )
         )
         builder.output(

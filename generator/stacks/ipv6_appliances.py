@@ -11,7 +11,7 @@ from troposphere import Sub
 from appliance.policy import INTERNAL
 from generator.model import VpcRole
 from generator.stacks.base import NestedBuilder
-from generator.stacks.ipv6_network import vpc_block, when_dual_stack
+from generator.stacks.ipv6_network import offered, vpc_block, when_dual_stack
 
 VARIABLE = "Ipv6Internal"
 
@@ -34,4 +34,4 @@ def variables(builder: NestedBuilder) -> dict:
 
 
 def _knows_workloads(builder: NestedBuilder) -> bool:
-    return builder.topology.inspection_vpc.role is VpcRole.BOTH
+    return offered(builder) and builder.topology.inspection_vpc.role is VpcRole.BOTH

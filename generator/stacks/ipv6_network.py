@@ -20,6 +20,11 @@ NO_VALUE = Ref("AWS::NoValue")
 ADDRESSED_TIERS = (Tier.PUBLIC, Tier.APPLICATION)
 
 
+def offered(builder: NestedBuilder) -> bool:
+    """Whether the set offers dual-stack at all (generator.ipv6.ARCHITECTURES)."""
+    return ipv6.offered(builder.topology)
+
+
 def condition(builder: NestedBuilder) -> str:
     """The template's one condition, from the master's IpAddressType, declared on first use."""
     if DUAL_STACK not in builder.template.conditions:
@@ -33,9 +38,19 @@ def when_dual_stack(builder: NestedBuilder, value, otherwise=NO_VALUE) -> If:
     return If(condition(builder), value, otherwise)
 
 
-def ip_address_type(builder: NestedBuilder) -> If:
-    """A load balancer's or endpoint's IpAddressType."""
-    return when_dual_stack(builder, "dualstack", "ipv4")
+def ip_address_type(builder: NestedBuilder) -> dict:
+    """A load balancer's or endpoint's IpAddressType property, where dual-stack is offered."""
+    if not offered(builder):
+        return {}
+    return {"IpAddressType": when_dual_stack(builder, "dualstack", "ipv4")}
+
+
+def supported_types(builder: NestedBuilder) -> dict:
+    """An endpoint service's SupportedIpAddressTypes property, where dual-stack is offered."""
+    if not offered(builder):
+        return {}
+    types = when_dual_stack(builder, ["ipv4", "ipv6"], ["ipv4"])
+    return {"SupportedIpAddressTypes": types}
 
 
 def vpc_block(builder: NestedBuilder, vpc: Vpc):
@@ -60,6 +75,8 @@ def subnet_block(builder: NestedBuilder, subnet: Subnet) -> Select:
 def add_vpc_block(builder: NestedBuilder, vpc: Vpc) -> None:
     """The /56 under the condition, and a free wait-condition handle that depends on it only when
     it exists: subnets depend on the handle (a DependsOn may not name a conditional resource)."""
+    if not offered(builder):
+        return
     template = builder.template
     template.add_resource(
         ec2.VPCCidrBlock(
@@ -84,6 +101,8 @@ def add_vpc_block(builder: NestedBuilder, vpc: Vpc) -> None:
 
 def subnet_properties(builder: NestedBuilder, subnet: Subnet) -> dict:
     """A subnet's IPv6 properties, and the dependency that makes its /56 exist first."""
+    if not offered(builder):
+        return {}
     props = {
         "Ipv6CidrBlock": when_dual_stack(builder, subnet_block(builder, subnet)),
         "DependsOn": naming.IPV6_READY_ID,
@@ -149,7 +168,10 @@ def add_edge_table(
 ) -> None:
     """The internet gateway's route table: each workload subnet's /64 to its AZ's endpoint, so
     what enters from the internet (replies and unsolicited traffic alike) is inspected first."""
-    (edge,) = (e for e in ipv6.plan(builder.topology).edges if e.vpc == vpc.name)
+    edges = [e for e in ipv6.plan(builder.topology).edges if e.vpc == vpc.name]
+    if not edges:
+        return
+    (edge,) = edges
     template = builder.template
     template.add_resource(
         ec2.RouteTable(

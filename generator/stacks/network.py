@@ -48,7 +48,7 @@ def add_network(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool = Fa
         lambda subnet: Ref(naming.route_table_id(subnet)),
         _gateway_ref,
     )
-    if export_route_tables:  # another stack adds the gateway's edge route table
+    if export_route_tables and ipv6_network.offered(builder):  # the edge table is elsewhere
         builder.output(
             naming.INTERNET_GATEWAY_OUTPUT, Ref("InternetGateway"), "ID of the internet gateway."
         )

@@ -58,7 +58,7 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             VpcId=vpc_id,
             SecurityGroupIngress=[
                 rule("tcp", HTTP, "0.0.0.0/0", "HTTP from the internet"),
-                rule6(builder, "tcp", HTTP, ANYWHERE6, "HTTP from the internet over IPv6"),
+                *rule6(builder, "tcp", HTTP, ANYWHERE6, "HTTP from the internet over IPv6"),
             ],
             SecurityGroupEgress=per_subnet(
                 builder, "tcp", HTTP, apps, lambda where: f"HTTP to the web server in {where}"
@@ -84,7 +84,7 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                 *per_subnet6(
                     builder, "tcp", HTTP, public, lambda where: f"HTTP over IPv6 from {where}"
                 ),
-                icmp6_echo(
+                *icmp6_echo(
                     builder, subnet_block(builder, public[0]), "IPv6 ping from the bastion's subnet"
                 ),
             ],
@@ -98,8 +98,8 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
                     public,
                     lambda where: f"HTTP to the ALB node in {where}: an in-VPC check, no ICP",
                 ),
-                rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6 (via GWLB and IGW)"),
-                icmp6_echo(builder, ANYWHERE6, "IPv6 ping out (via GWLB and IGW)"),
+                *rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6 (via GWLB and IGW)"),
+                *icmp6_echo(builder, ANYWHERE6, "IPv6 ping out (via GWLB and IGW)"),
                 *per_subnet6(
                     builder, "tcp", HTTP, public, lambda where: f"HTTP over IPv6 to {where}"
                 ),
@@ -191,7 +191,7 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             Scheme="internet-facing",
             Subnets=[builder.subnet_ref(s) for s in alb.subnets],
             SecurityGroups=[Ref("AlbSecurityGroup")],
-            IpAddressType=ip_address_type(builder),
+            **ip_address_type(builder),
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(
                     Key="routing.http.drop_invalid_header_fields.enabled", Value="true"
