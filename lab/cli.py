@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from lab import checks, cleanup, drill, keep, plan, roles, rolling, rows, through_alb
+from lab import checks, cleanup, drill, eastwest, keep, plan, roles, rolling, rows, through_alb
 from lab.cloudinit import BootError
 from lab.hosts import StartError
 from lab.reading import read_set
@@ -146,6 +146,7 @@ def run_plan(
     steps.readiness()
     through_alb.step(steps)
     steps.bastion()
+    eastwest.step(steps)
     checks.sizes(steps)
     checks.appliance_evidence(steps)
     if with_drill:
@@ -166,6 +167,11 @@ def _report(args, model, session: Session, table: list[rows.Row], elapsed: float
         f" {len(model.hosts_of('appliance'))} appliances under {session.python_note};"
         f" health-check times x{args.time_scale:g})"
     )
+    if model.transit_gateways:
+        print(
+            f"lab: {len(model.transit_gateways)} transit gateway, {len(model.tgw_attachments)}"
+            f" VPC attachments (appliance mode on {_appliance_mode(model)})"
+        )
     if args.policy:
         print(f"lab: appliances run with policy {args.policy}")
     if args.no_security_groups:
@@ -175,6 +181,11 @@ def _report(args, model, session: Session, table: list[rows.Row], elapsed: float
     print(rows.table(table))
     passed, blocked, failed = rows.summary(table)
     print(f"lab: {passed} PASS, {blocked} BLOCKED, {failed} FAIL; verdict in {elapsed:.1f} s")
+
+
+def _appliance_mode(model) -> str:
+    on = sorted(a.label for a in model.tgw_attachments.values() if a.appliance_mode)
+    return ", ".join(on) or "none"
 
 
 def main(argv: list[str] | None = None) -> int:

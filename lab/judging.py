@@ -46,6 +46,11 @@ def judge(
             return Row(step, flow, True, hops, detail=f"{result.detail}; no GWLB endpoint on it")
         return Row(step, flow, False, hops, detail=f"{result.detail}; no GWLB endpoint saw it")
     out, back = record.crossings("out"), record.crossings("back")
+    appliance = _names(out | back or set(record.sent["out"]), emulator, 1)
+    seen_out = _names(out or set(record.sent["out"]), emulator, 1)
+    seen_back = _names(back or set(record.sent["back"]), emulator, 1)
+    if record.sent["back"] and seen_out != seen_back:  # which appliance saw which direction
+        appliance = f"{seen_out} out, {seen_back} back"
     row = Row(
         step,
         flow,
@@ -53,7 +58,7 @@ def judge(
         hops,
         _names(out or set(record.sent["out"]), emulator, 0),
         _names(back or set(record.sent["back"]), emulator, 0),
-        _names(out | back or set(record.sent["out"]), emulator, 1),
+        appliance,
         result.detail,
     )
     if record.fail_open:
@@ -64,6 +69,8 @@ def judge(
         row.detail += "; an appliance's own traffic must not cross a GWLB endpoint"
         return row
     if result.ok != expect_reply:
+        if expect_reply and record.sent["back"] and set(record.sent["back"]) != set(out):
+            row.detail += "; the reply went to another endpoint or appliance than the request"
         return row
     if not expect_reply:
         row.ok = True

@@ -8,6 +8,7 @@ one bucket per packet, the same for both directions of a flow: the bucket picks 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass, field
 
@@ -114,3 +115,19 @@ def ip_lines(layout: TransitPlan) -> list[str]:
         lines.append(f"rule add iif {device} fwmark {mark} lookup {number} pref {pref}")
     lines.append(f"rule add lookup {DROP_TABLE} pref {DROP_PREF}")
     return lines
+
+
+def via_tgw(spec: SetModel, subnet: str, address: str) -> bool:
+    """Whether a subnet's route table sends an address to a transit gateway (longest prefix
+    match; the VPC's own block is the local route): the pairs the test plan probes across VPCs."""
+    addr = ipaddress.IPv4Address(address)
+    vpc = spec.vpcs[spec.subnets[subnet].vpc]
+    candidates = [(vpc.cidr, "local")] + [
+        (route.destination, route.kind)
+        for route in spec.routes.get(spec.table_of_subnet.get(subnet, ""), [])
+        if route.version == 4
+    ]
+    matching = [
+        (ipaddress.IPv4Network(d), k) for d, k in candidates if addr in ipaddress.IPv4Network(d)
+    ]
+    return bool(matching) and max(matching, key=lambda m: m[0].prefixlen)[1] == "tgw"
