@@ -26,9 +26,9 @@ $(STAMP_TEST): requirements/test.txt requirements/aws.txt
 
 templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n, AZS=n or APPLIANCE=byo, into build/
 ifeq ($(APP_VPCS)$(AZS)$(APPLIANCE),)
-	$(PY) templates.py --partition both --architecture both --output output
+	$(PY) templates.py --partition both --architecture all --output output
 else ifneq ($(APPLIANCE),)
-	$(PY) templates.py --partition both --architecture both --appliance '$(APPLIANCE)' \
+	$(PY) templates.py --partition both --architecture all --appliance '$(APPLIANCE)' \
 	  --az-count '$(or $(AZS),2)' --output build
 else
 	$(PY) templates.py --partition both --architecture separated-vpc \

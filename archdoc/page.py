@@ -18,6 +18,7 @@ TARGET_LABEL = {
     TargetKind.INTERNET_GATEWAY: "internet gateway",
     TargetKind.NAT_GATEWAY: "NAT gateway",
     TargetKind.GWLB_ENDPOINT: "GWLB endpoint",
+    TargetKind.TRANSIT_GATEWAY: "transit gateway",
 }
 
 
@@ -86,8 +87,9 @@ def diagram(topology: Topology) -> str:
     for vpc in topology.vpcs:
         lines.append(f'  subgraph {vpc.name}["{vpc.label} {vpc.cidr}"]')
         igw = f"{vpc.prefix}InternetGateway"
-        lines.append(f'    {igw}["internet gateway"]')
-        edges.append(f"  internet --- {igw}")
+        if topology.placed(ComponentKind.INTERNET_GATEWAY, vpc.name):
+            lines.append(f'    {igw}["internet gateway"]')
+            edges.append(f"  internet --- {igw}")
         for az in topology.azs:
             lines.append(f'    subgraph {vpc.prefix}Az{az + 1}["AZ {az + 1}"]')
             for subnet in topology.subnets_of(vpc.name):
@@ -126,7 +128,8 @@ def diagram(topology: Topology) -> str:
 def _target_text(topology: Topology, target: Target) -> str:
     label = TARGET_LABEL[target.kind]
     vpc = topology.vpc(target.vpc)
-    where = f" ({vpc.label})" if len(topology.vpcs) > 1 else ""
+    regional = target.kind is TargetKind.TRANSIT_GATEWAY
+    where = f" ({vpc.label})" if len(topology.vpcs) > 1 and not regional else ""
     return f"{label}{'' if target.az is None else f' {target.az + 1}'}{where}"
 
 
@@ -141,6 +144,8 @@ def route_tables(topology: Topology) -> str:
             destination = route.destination
             if route.destination_subnet is not None:
                 destination += f" ({naming.subnet_label(route.destination_subnet)})"
+            if route.destination_vpc is not None:
+                destination += f" ({route.destination_vpc.label})"
             rows.append(f"| {destination} | {_target_text(topology, route.target)} |")
         title = f"### {naming.qualified_subnet_id(subnet)}: {naming.subnet_label(subnet)}"
         out.append(f"{title}, {subnet.cidr}, AZ {subnet.az + 1}\n\n" + "\n".join(rows))

@@ -28,6 +28,12 @@ _ATTRIBUTE_PROPERTIES = {
 }
 
 
+def attribute_value(ref: str, attribute: str) -> str:
+    """What Fn::GetAtt of an attribute known only at launch (an instance's PrivateIp) evaluates
+    to: one symbolic string per resource and attribute, which readers may match back."""
+    return f"{ref}.{attribute}"
+
+
 class Unresolved(str):
     """A value the reader cannot know offline (Fn::ImportValue, an unknown pseudo parameter)."""
 
@@ -141,7 +147,7 @@ class Stack:
         )
         if property_name is not None:
             return self.eval(self.resources[str(resource)].get("Properties", {}).get(property_name))
-        return f"{self.ref(str(resource))}.{attribute}"
+        return attribute_value(self.ref(str(resource)), str(attribute))
 
     def _sub(self, arg: object) -> object:
         text, variables = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})

@@ -1,12 +1,13 @@
-"""Nested-InspectionRoutes (single-vpc): the routes whose next hop is a GWLB endpoint, added once
-both the route tables (Network stack) and the endpoints (GWLB stack) exist. An application VPC of
-separated-vpc builds its tables, endpoints and these routes in one template instead."""
+"""Nested-InspectionRoutes (single-vpc, tgw-centralized): the routes whose next hop is a GWLB
+endpoint, added once both the route tables (the VPC's network stack) and the endpoints (GWLB
+stack) exist. An application VPC of separated-vpc builds its tables, endpoints and these routes
+in one template instead."""
 
 from __future__ import annotations
 
 from core import naming
 from generator.model import TargetKind, Topology, Vpc
-from generator.stacks.base import Nested, NestedBuilder
+from generator.stacks.base import Nested, NestedBuilder, network_stack
 from generator.stacks.routes import add_routes
 
 CONCERN = "InspectionRoutes"
@@ -31,8 +32,8 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
             continue
         if not any(r.target.kind is TargetKind.GWLB_ENDPOINT for r in table.routes):
             continue
-        table_ref = builder.output_of(
-            "Network", naming.resource_output(naming.route_table_id(table.subnet))
+        table_ref = builder.output_of_stack(
+            network_stack(vpc), naming.resource_output(naming.route_table_id(table.subnet))
         )
         add_routes(builder, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
     return builder.done()
