@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.directory}: refused as AWS would: {refusal}", file=sys.stderr)
     if reading.refusals:
         return 2
+    for drop in reading.accepted_drops:
+        print(f"lab: {args.directory}: AWS accepts, then drops: {drop}")
     model, found = reading.model, reading.roles
     problem = _machine_problem()  # after reading: a set's faults show without root too
     if problem:

@@ -98,6 +98,8 @@ class Plan:
         try:
             found = self.simulator.to_internet("", subnet, address)
         except (routepath.RouteError, KeyError) as exc:
+            if not self.node_with_address(address).public_ip:
+                return f"route tables: {exc}"
             try:  # a host with its own public address goes straight out, and back the same way
                 start = routepath.Trace([f"from:{self.model.label(subnet)}"])
                 trace = self.simulator.route(SERVER_IP, subnet, start)
