@@ -5,11 +5,10 @@ is unknown offline (appliance mode's flow hash) a trace records it, so callers c
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verify import transit
+from verify import ip, transit
 from verify.model import SetModel
 
 INTERNET_HOST = "198.51.100.7"  # documentation range: stands for any internet address
@@ -48,7 +47,7 @@ class FlowResult:
 
 def host_address(block: str, offset: int) -> str:
     """The address `offset` places into a subnet's block."""
-    return str(ipaddress.ip_network(block)[offset])
+    return str(ip.network(block)[offset])
 
 
 class Simulator:
@@ -56,10 +55,10 @@ class Simulator:
         self.net = net
         self.label = net.label
 
-    def subnet_of_ip(self, ip: str) -> str | None:
-        addr = ipaddress.ip_address(ip)
+    def subnet_of_ip(self, address: str) -> str | None:
+        addr = ip.address(address)
         for sid, s in self.net.subnets.items():
-            if addr in ipaddress.ip_network(s.cidr):
+            if addr in ip.network(s.cidr):
                 return sid
         return None
 
@@ -74,10 +73,10 @@ class Simulator:
         vpc = self.net.subnets[subnet_id].vpc
         candidates = [(self.net.vpcs[vpc].cidr, "local", None)]
         candidates += [(r.destination, r.kind, r.target) for r in self.net.routes.get(table, [])]
-        addr = ipaddress.ip_address(dst)
+        addr = ip.address(dst)
         best = None
         for destination, kind, target in candidates:
-            block = ipaddress.ip_network(destination)
+            block = ip.network(destination)
             if (
                 addr.version == block.version
                 and addr in block
