@@ -47,7 +47,8 @@ def after(body: dict, logical: str) -> set[str]:
     while todo:
         resource = resources.get(todo.pop(), {})
         depends = resource.get("DependsOn", [])
-        names = {depends} if isinstance(depends, str) else set(depends)
+        depends = [depends] if isinstance(depends, str) else depends
+        names = {d for d in depends if isinstance(d, str)} if isinstance(depends, list) else set()
         names |= references(resource.get("Properties", {}))
         for name in names & set(resources) - seen:
             seen.add(name)
