@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from verify import ip, transit
 from verify.model import SetModel
+from verify.model_transit import TgwAttachment
 
 INTERNET_HOST = "198.51.100.7"  # documentation range: stands for any internet address
 MAX_HOPS = 16
@@ -136,7 +137,7 @@ class Simulator:
         trace.hops.append(self.label(out))
         return out
 
-    def _choose(self, trace: Trace, attachment, entry_az: str) -> str:
+    def _choose(self, trace: Trace, attachment: TgwAttachment, entry_az: str) -> str:
         """The AZ the TGW leaves by: the trace's choice where AWS's is unknown offline."""
         options = transit.exit_azs(self.net, attachment, entry_az)
         if len(options) <= 1:

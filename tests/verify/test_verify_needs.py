@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.verify.tgw_fixture import TGW_SET
 from verify import needs
 from verify.errors import SetError
 
@@ -103,8 +104,6 @@ def test_a_hand_written_set_counts_groups_and_names_what_it_cannot_read(tmp_path
 
 
 def test_transit_gateway_parts_are_counted_per_gateway():
-    from tests.verify.tgw_fixture import TGW_SET
-
     found = needs.of_directory(TGW_SET)
     # One TGW; inspection, ingress and two spoke attachments; spokes, inspection and ingress
     # tables; two static routes and three propagations (two spokes and ingress).
