@@ -1,7 +1,6 @@
 """What a rendered set will take from an account's quotas, counted from the set itself: Elastic
-IPs, VPCs, internet gateways, NAT gateways per zone, interface and GWLB endpoints per VPC,
-instances by type (Auto Scaling groups at their MaxSize), and transit gateways with, per gateway,
-their attachments, route tables and routes."""
+IPs, VPCs, internet gateways, NAT gateways per zone, interface and GWLB endpoints per VPC, and
+instances by type (Auto Scaling groups at their MaxSize)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from pathlib import Path
 from core import naming
 from verify import evaluate, files
 from verify.errors import SetError
-from verify.read_transit import ATTACHMENT_TYPES
 
 INSTANCE = "AWS::EC2::Instance"
 GROUP = "AWS::AutoScaling::AutoScalingGroup"
@@ -33,11 +31,6 @@ class Needs:
     endpoints_per_vpc: int
     instances: dict[str, int] = field(default_factory=dict)  # instance type -> most running
     zones: int = 0  # distinct zones the set's subnets use
-    transit_gateways: int = 0
-    # Per transit gateway, the most any one of the set's gateways holds (AWS quotas are per TGW).
-    tgw_attachments: int = 0
-    tgw_route_tables: int = 0
-    tgw_routes: int = 0  # static routes and propagations (each a propagated route)
 
     @property
     def instance_types(self) -> list[str]:
@@ -75,37 +68,7 @@ def count(stacks: list[evaluate.Stack]) -> Needs:
         endpoints_per_vpc=max(endpoints.values(), default=0),
         instances=dict(instances),
         zones=len({zone for zone in subnet_zone.values() if zone}),
-        **_transit(stacks),
     )
-
-
-TGW_PARTS = {  # what each TGW quota counts: resource type -> property naming its parent
-    "tgw_attachments": (ATTACHMENT_TYPES, "TransitGatewayId"),
-    "tgw_route_tables": (("AWS::EC2::TransitGatewayRouteTable",), "TransitGatewayId"),
-}
-TGW_ROUTE_TYPES = ("AWS::EC2::TransitGatewayRoute", "AWS::EC2::TransitGatewayRouteTablePropagation")
-
-
-def _transit(stacks: list[evaluate.Stack]) -> dict[str, int]:
-    """Transit gateways, and per gateway its attachments, route tables and routes."""
-    found = {"transit_gateways": _count(stacks, "AWS::EC2::TransitGateway")}
-    table_tgw: dict[str, str] = {}
-    for stack, logical in evaluate.each(stacks, "AWS::EC2::TransitGatewayRouteTable"):
-        table_tgw[stack.ref(logical)] = str(stack.props(logical).get("TransitGatewayId"))
-    for field_name, (types, parent) in TGW_PARTS.items():
-        per = Counter(
-            str(stack.props(logical).get(parent))
-            for type_ in types
-            for stack, logical in evaluate.each(stacks, type_)
-        )
-        found[field_name] = max(per.values(), default=0)
-    routes = Counter(
-        table_tgw.get(str(stack.props(logical).get("TransitGatewayRouteTableId")), "")
-        for type_ in TGW_ROUTE_TYPES
-        for stack, logical in evaluate.each(stacks, type_)
-    )
-    found["tgw_routes"] = max(routes.values(), default=0)
-    return found
 
 
 def of_directory(directory: Path, parameters: dict[str, str] | None = None) -> Needs:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.verify.tgw_fixture import TGW_SET
 from verify import needs
 from verify.errors import SetError
 
@@ -101,16 +100,3 @@ def test_a_hand_written_set_counts_groups_and_names_what_it_cannot_read(tmp_path
     (tmp_path / "main.yaml").write_text(HAND_WRITTEN)
     with pytest.raises(SetError, match="main.yaml: Box: instance type"):
         needs.of_directory(tmp_path)
-
-
-def test_transit_gateway_parts_are_counted_per_gateway():
-    found = needs.of_directory(TGW_SET)
-    # One TGW; inspection, ingress and two spoke attachments; spokes, inspection and ingress
-    # tables; two static routes and three propagations (two spokes and ingress).
-    assert (
-        found.transit_gateways,
-        found.tgw_attachments,
-        found.tgw_route_tables,
-        found.tgw_routes,
-    ) == (1, 4, 3, 5)
-    assert needs.of_directory(TGW_SET.parent / "one-template").transit_gateways == 0
