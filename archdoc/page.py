@@ -14,6 +14,12 @@ from generator.stacks.parameters import catalogue
 from verify import reader, routepath
 
 DOC_FILE = "ARCHITECTURE.md"
+_TRANSIT_TRACE = (
+    "; through the transit gateway: the attachment interface of the sending subnet's AZ, the "
+    "table its attachment is associated with, static and propagated routes, and the AZ it "
+    "leaves by, which appliance mode chooses by a flow hash for both directions, so each flow "
+    "is traced once per AZ the hash can choose"
+)
 TARGET_LABEL = {
     TargetKind.INTERNET_GATEWAY: "internet gateway",
     TargetKind.NAT_GATEWAY: "NAT gateway",
@@ -38,9 +44,10 @@ def render(topology: Topology, partition: str, templates: dict[str, str]) -> str
         ),
         "## Route paths\n\n"
         "Traced over the rendered templates by `python -m verify.routepath` (longest prefix "
-        "match, local routes, GWLB endpoint to appliance and back, NAT). Every flow crosses one "
-        "GWLB endpoint, the same one in both directions; the appliances' own egress crosses "
-        "none.\n\n" + routepath.table(flows, net),
+        "match, local routes, GWLB endpoint to appliance and back, NAT"
+        + (_TRANSIT_TRACE if topology.transit else "")
+        + "). Every flow crosses one GWLB endpoint, the same one in both directions; the "
+        "appliances' own egress crosses none.\n\n" + routepath.table(flows, net),
         "## Billable resources\n\n" + billable(topology),
         "## Account quotas\n\n" + quotas.section(parsed),
     ]
