@@ -16,7 +16,8 @@ from verify.files import SetFiles
 MASTER_STACK = "Master"
 # What Fn::GetAZs yields: names that stand for the region's zones, in order.
 AZ_NAMES = tuple(f"az{i}" for i in range(6))
-_SUB_VAR = re.compile(r"\$\{([^}]+)\}")
+# A ${Name} or ${Name.Attribute} in Fn::Sub text.
+SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
 # GetAtt attributes that are one of the resource's own properties, so known before launch.
@@ -163,7 +164,7 @@ class Stack:
                 return str(self._getatt(name.split(".", 1)))
             return str(self._ref(name))
 
-        return _SUB_VAR.sub(one, str(text))
+        return SUB_VARIABLE.sub(one, str(text))
 
     def _select(self, arg: list) -> object:
         index, items = self.eval(arg[0]), self.eval(arg[1])

@@ -4,8 +4,9 @@ associations and propagations that tie them live on SetModel (verify/model.py)."
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
+
+from verify import ip
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,4 @@ class TgwRoute:
 
     @property
     def prefixlen(self) -> int:
-        return ipaddress.ip_network(self.destination).prefixlen
+        return ip.network(self.destination).prefixlen

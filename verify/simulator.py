@@ -5,12 +5,12 @@ is unknown offline (appliance mode's flow hash) a trace records it, so callers c
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verify import transit
+from verify import ip, transit
 from verify.model import SetModel
+from verify.model_transit import TgwAttachment
 
 INTERNET_HOST = "198.51.100.7"  # documentation range: stands for any internet address
 MAX_HOPS = 16
@@ -48,7 +48,7 @@ class FlowResult:
 
 def host_address(block: str, offset: int) -> str:
     """The address `offset` places into a subnet's block."""
-    return str(ipaddress.ip_network(block)[offset])
+    return str(ip.network(block)[offset])
 
 
 class Simulator:
@@ -56,10 +56,10 @@ class Simulator:
         self.net = net
         self.label = net.label
 
-    def subnet_of_ip(self, ip: str) -> str | None:
-        addr = ipaddress.ip_address(ip)
+    def subnet_of_ip(self, address: str) -> str | None:
+        addr = ip.address(address)
         for sid, s in self.net.subnets.items():
-            if addr in ipaddress.ip_network(s.cidr):
+            if addr in ip.network(s.cidr):
                 return sid
         return None
 
@@ -74,10 +74,10 @@ class Simulator:
         vpc = self.net.subnets[subnet_id].vpc
         candidates = [(self.net.vpcs[vpc].cidr, "local", None)]
         candidates += [(r.destination, r.kind, r.target) for r in self.net.routes.get(table, [])]
-        addr = ipaddress.ip_address(dst)
+        addr = ip.address(dst)
         best = None
         for destination, kind, target in candidates:
-            block = ipaddress.ip_network(destination)
+            block = ip.network(destination)
             if (
                 addr.version == block.version
                 and addr in block
@@ -137,7 +137,7 @@ class Simulator:
         trace.hops.append(self.label(out))
         return out
 
-    def _choose(self, trace: Trace, attachment, entry_az: str) -> str:
+    def _choose(self, trace: Trace, attachment: TgwAttachment, entry_az: str) -> str:
         """The AZ the TGW leaves by: the trace's choice where AWS's is unknown offline."""
         options = transit.exit_azs(self.net, attachment, entry_az)
         if len(options) <= 1:

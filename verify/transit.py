@@ -7,8 +7,7 @@ route-path verifier and the lab."""
 
 from __future__ import annotations
 
-import ipaddress
-
+from verify import ip
 from verify.model import SetModel
 from verify.model_transit import TgwAttachment, TgwRoute
 
@@ -61,9 +60,9 @@ def effective_routes(net: SetModel, table: str) -> list[TgwRoute]:
 def lookup(net: SetModel, table: str, destination: str) -> TgwRoute | None:
     """The route a destination address matches in a TGW table (longest prefix; a blackhole route
     is returned as such), or None when nothing matches."""
-    addr = ipaddress.ip_address(destination)
+    addr = ip.address(destination)
     for route in effective_routes(net, table):
-        block = ipaddress.ip_network(route.destination)
+        block = ip.network(route.destination)
         if block.version == addr.version and addr in block:
             return route
     return None

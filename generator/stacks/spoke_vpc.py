@@ -104,6 +104,15 @@ def _add_security_group(builder: NestedBuilder, vpc: Vpc) -> None:
                 rule("tcp", 443, "0.0.0.0/0", "HTTPS out (via the inspection VPC) for SSM"),
                 icmp_echo("0.0.0.0/0", "Ping out (via the inspection VPC)"),
                 *east_west_out,
+                # make smoke asks the ALB from here in China, where port 80 of an
+                # internet-facing ALB answers only after an ICP filing.
+                *per_subnet(
+                    builder,
+                    "tcp",
+                    HTTP,
+                    public,
+                    lambda where: f"HTTP to the ALB node in the ingress VPC's {where}",
+                ),
             ],
             Tags=builder.tags(builder.vpc_label(vpc), "web server security group"),
         )

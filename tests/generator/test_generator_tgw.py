@@ -15,6 +15,7 @@ from generator.cli import main
 from generator.model import ComponentKind, TargetKind, Tier, VpcRole
 from generator.options import Options
 from tests.set_helpers import COMMITTED, REPO, load_set, resources
+from verify import contract, reader, routepath
 
 TGW = "tgw-centralized"
 TGW_SETS = [("aws", TGW), ("aws-cn", TGW)]
@@ -225,3 +226,17 @@ def test_cfn_lint_finds_nothing_in_the_largest_variant(largest):
         [str(lint), "--", *files], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_twenty_spokes_keep_the_contract_and_inspect_every_flow_symmetrically(largest):
+    assert contract.check_directory(largest) == []
+    net = reader.load(largest)
+    assert routepath.problems(net) == []
+    flows = routepath.standard_flows(net)
+    east_west = [f for f in flows if "WebServer" in f.name.split(" -> ")[0]]
+    east_west = [f for f in east_west if "WebServer" in f.name.split(" -> ")[1]]
+    # every ordered pair of servers in different spokes: 60 servers, 57 in other spokes each,
+    # each pair once per AZ the flow hash can choose
+    pairs = {f.name for f in east_west}
+    assert len(pairs) == 60 * 57
+    assert all(f.inspected_symmetrically for f in flows)

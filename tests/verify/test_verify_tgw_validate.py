@@ -1,5 +1,6 @@
-"""What AWS refuses (or accepts and then drops) in transit gateway wiring, each shown on the
-hand-written TGW set with one thing changed; and values the reader cannot use, as one line."""
+"""What AWS refuses (or accepts and then drops) in transit gateway wiring, and what the contract
+requires across stacks, each shown on the hand-written TGW set with one thing changed; and values
+the reader cannot use, as one line."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 import yaml
 
 from tests.verify.tgw_fixture import MASTER, SPOKE, TGW_SET, model, templates
-from verify import routepath, validate
+from verify import contract, files, routepath, validate
 from verify.errors import SetError
 
 
@@ -187,3 +188,36 @@ def test_a_value_the_reader_cannot_use_is_one_line(file, resource, key, value, w
 
 def test_the_fixture_directory_is_what_the_tests_change():
     assert sorted(p.name for p in TGW_SET.iterdir()) == [MASTER, SPOKE]
+
+
+def _contract(changed: dict) -> list[str]:
+    return contract.check_set(files.from_templates(changed, MASTER))
+
+
+def test_the_contract_holds_for_the_tgw_set():
+    assert _contract(templates()) == []
+
+
+def test_a_route_to_the_tgw_not_ordered_after_the_attachment_breaks_the_contract():
+    changed = templates()
+    del changed[SPOKE]["Resources"]["ApplicationDefault"]["DependsOn"]
+    del _master(changed)["Endpoint2ToIngress"]["DependsOn"]
+    assert _contract(changed) == [
+        f"{file}: {route}: routes to the transit gateway but is not ordered after {attachment}: "
+        "CloudFormation may create it first, and AWS refuses a route to a TGW the VPC is not "
+        "attached to yet"
+        for file, route, attachment in [
+            (MASTER, "Endpoint2ToIngress", "InspectionAttachment"),
+            (SPOKE, "ApplicationDefault", "App1Attachment"),
+            (SPOKE, "ApplicationDefault", "App2Attachment"),
+        ]
+    ]
+
+
+def test_an_attachment_whose_cidr_nothing_routes_back_breaks_the_contract():
+    changed = templates()
+    del _master(changed)["IngressPropagation"]
+    assert _contract(changed) == [
+        "IngressAttachment: no other attachment's TGW route table routes 10.1.0.0/16 to it: "
+        "nothing can reach its VPC through the transit gateway"
+    ]
