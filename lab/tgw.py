@@ -9,7 +9,8 @@ import json
 from typing import TYPE_CHECKING
 
 from lab import transit
-from lab.nsutil import ip_batch, nft, run
+from lab.hosts import StartError
+from lab.nsutil import CommandError, ip_batch, nft, run
 from lab.transit import TransitPlan
 
 if TYPE_CHECKING:
@@ -57,7 +58,11 @@ def build(builder: Builder, layout: TransitPlan, mtu: str) -> str:
             f"link set {eni.device} up",
         ]
     ip_batch(ns, own)
-    nft(ns, ruleset(layout))
+    try:
+        nft(ns, ruleset(layout))
+    except CommandError as exc:
+        # One clear line on a kernel without nftables' hash expression (nft_hash).
+        raise StartError(f"the transit gateway's flow hash (nftables symhash): {exc}") from None
     ip_batch(ns, transit.ip_lines(layout))
     return ns
 

@@ -1,11 +1,15 @@
 """The lab's transit gateway plan (pure): ENIs, the TGW's tables per (route table, entry AZ,
 flow-hash bucket), association rules, and the per-AZ VPC tables that send to the ENI of the
-sending subnet's AZ. On the small hub-and-spokes model of transit_sets."""
+sending subnet's AZ, on the small hub-and-spokes model of transit_sets; and the reading stage
+running what AWS accepts and then drops."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from lab_mutations import copy_set
+from lab_run import REPO
+from tgw_mutations import spokes_not_associated
 from transit_sets import (
     HUB_ATT,
     SPOKE1,
@@ -19,6 +23,7 @@ from transit_sets import (
 
 from lab import addresses, transit
 from lab.addresses import LinuxRoute
+from lab.reading import read_set
 from verify.model_transit import TgwRoute
 
 A, B = ZONES
@@ -136,3 +141,25 @@ def test_a_subnet_in_a_zone_without_an_eni_cannot_reach_the_tgw():
     model.tgw_attachments[SPOKE2_ATT] = replace(model.tgw_attachments[SPOKE2_ATT], subnets=only_a)
     spoke = addresses.policy_routing(model, layout, SPOKE2)
     assert LinuxRoute("0.0.0.0/0", "blackhole") in spoke.tables[dict(spoke.sources)[bridge]]
+
+
+def test_via_tgw_follows_the_subnets_longest_prefix_match():
+    model = hub_and_spokes()
+    work = subnet_id(SPOKE1, "Work", 0)
+    assert transit.via_tgw(model, work, "10.2.0.10")  # the default route to the TGW
+    assert not transit.via_tgw(model, work, "10.1.1.10")  # its own VPC: the local route
+    assert not transit.via_tgw(model, subnet_id(SPOKE1, "Transit", 0), "10.2.0.10")  # no table
+
+
+def test_what_aws_accepts_then_drops_is_read_and_run_not_refused(tmp_path):
+    """An unassociated spoke attachment: AWS creates it and drops its packets. The lab builds it
+    (the packets show the loss) and says so; a refusal would stop it before any namespace."""
+    broken = copy_set(REPO / "output" / "aws" / "tgw-centralized", tmp_path / "set")
+    spokes_not_associated(broken)
+    reading = read_set(broken)
+    assert reading.refusals == [] and reading.model is not None
+    assert [line.split(":")[0] for line in reading.accepted_drops] == [
+        "App1TransitGatewayAttachment",
+        "App2TransitGatewayAttachment",
+    ]
+    assert all("AcceptedButDrops" in line for line in reading.accepted_drops)
