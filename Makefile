@@ -24,15 +24,15 @@ $(VENV)/.installed-%: requirements/%.txt requirements/templates.txt | $(VENV)/bi
 $(STAMP_AWS): requirements/aws.txt
 $(STAMP_TEST): requirements/test.txt requirements/aws.txt
 
-templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n, AZS=n or APPLIANCE=byo, into build/
-ifeq ($(APP_VPCS)$(AZS)$(APPLIANCE),)
-	$(PY) templates.py --partition both --architecture both --output output
+templates: $(STAMP_TEMPLATES) ## output/<partition>/<architecture>/; with APP_VPCS=n, AZS=n, ARCH=a or APPLIANCE=byo, into build/
+ifeq ($(APP_VPCS)$(AZS)$(APPLIANCE)$(ARCH),)
+	$(PY) templates.py --partition both --architecture all --output output
 else ifneq ($(APPLIANCE),)
-	$(PY) templates.py --partition both --architecture both --appliance '$(APPLIANCE)' \
+	$(PY) templates.py --partition both --architecture all --appliance '$(APPLIANCE)' \
 	  --az-count '$(or $(AZS),2)' --output build
 else
-	$(PY) templates.py --partition both --architecture separated-vpc \
-	  --app-vpcs '$(or $(APP_VPCS),1)' --az-count '$(or $(AZS),2)' --output build
+	$(PY) templates.py --partition both --architecture '$(or $(ARCH),separated-vpc)' \
+	  $(call opt,--app-vpcs,$(APP_VPCS)) --az-count '$(or $(AZS),2)' --output build
 endif
 
 # The committed sets are traced twice: as launched by default (ipv4) and with IpAddressType=dualstack.

@@ -17,7 +17,8 @@ def section(parsed: dict[str, dict]) -> str:
             continue  # per instance type, below: vCPUs per type come from the region at preflight
         need = getattr(counted, quota.need)
         flag = " (over the default)" if need > quota.default else ""
-        rows.append(f"| {quota.label} | {quota.code} | {need}{flag} | {quota.default:g} |")
+        code = quota.code or "fixed"
+        rows.append(f"| {quota.label} | {code} | {need}{flag} | {quota.default:g} |")
     launched = ", ".join(f"{n} x {kind}" for kind, n in sorted(counted.instances.items()))
     return (
         "\n".join(rows)

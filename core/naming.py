@@ -28,11 +28,13 @@ class Vpc(Protocol):
 
 SINGLE_VPC = "Vpc"
 INSPECTION_PREFIX = "Inspection"
+INGRESS_PREFIX = "Ingress"  # tgw-centralized's VPC of the ALB and the bastion
 # A master-level name: an optional VPC prefix, then the part's own name. The inspection VPC's
 # master-level names are InspectionVpc..., InspectionNetwork...: single-vpc's InspectionRoutes
 # concern is no prefixed name.
 _PREFIXED = re.compile(
-    r"^(?P<prefix>App[1-9][0-9]*|Inspection(?=Vpc|Network))?(?P<rest>[A-Z][A-Za-z0-9]*)$"
+    r"^(?P<prefix>App[1-9][0-9]*|Inspection(?=Vpc|Network)|Ingress(?=Vpc))?"
+    r"(?P<rest>[A-Z][A-Za-z0-9]*)$"
 )
 
 # Human labels for the tiers, used in Name tags and console labels.
@@ -41,6 +43,7 @@ TIER_LABELS = {
     "Endpoint": "GWLB endpoint",
     "Appliance": "appliance",
     "Application": "application",
+    "Transit": "transit gateway attachment",
 }
 
 
@@ -108,6 +111,32 @@ def endpoint_id(az: int) -> str:
 def route_id(table_subnet: Subnet, target: str, destination: str) -> str:
     """Logical ID of one route: its table, where it points and what it matches."""
     return f"{subnet_id(table_subnet)}To{destination}Via{target}"
+
+
+# The transit gateway (tgw-centralized): the gateway, its route tables by what they serve, and
+# in each attached VPC's template its attachment, association and propagation.
+TRANSIT_GATEWAY_ID = "TransitGateway"
+TRANSIT_ATTACHMENT_ID = "TransitGatewayAttachment"
+TRANSIT_ASSOCIATION_ID = "TransitGatewayAssociation"
+
+
+def transit_table_id(name: str) -> str:
+    """A transit gateway route table by what it serves: TransitSpokesRouteTable."""
+    return f"Transit{name}RouteTable"
+
+
+def transit_propagation_id(table: str) -> str:
+    return f"TransitGatewayPropagationTo{table}"
+
+
+def transit_route_id(table: str, destination: str, vpc: Vpc) -> str:
+    """A static route of a transit gateway table: TransitSpokesToInternetViaInspectionVpc."""
+    return f"Transit{table}To{destination}Via{vpc.name}"
+
+
+def prefixed_output(vpc_prefix: str, output: str) -> str:
+    """A parameter carrying another VPC's stack output, e.g. App2 + WebServer1PrivateIp."""
+    return prefixed(vpc_prefix, output)
 
 
 def web_server_id(az: int) -> str:

@@ -3,7 +3,7 @@ files, the nested-stack resource type, and what CloudFormation accepts of one te
 
 from __future__ import annotations
 
-ARCHITECTURES = ("single-vpc", "separated-vpc")
+ARCHITECTURES = ("single-vpc", "separated-vpc", "tgw-centralized")
 MASTER_FILE = "CN-GWLB.yml"
 NESTED_GLOB = "Nested-*.yml"
 STACK_TYPE = "AWS::CloudFormation::Stack"

@@ -16,6 +16,8 @@ from generator.options import (
     MAX_AZS,
     MIN_AZS,
     PARTITION_NAMES,
+    SEPARATED_VPC,
+    TGW_CENTRALIZED,
     Options,
 )
 from generator.writer import write_sets
@@ -35,7 +37,7 @@ def parser(prog: str = "python -m generator") -> argparse.ArgumentParser:
     p.add_argument(
         "--architecture",
         default="single-vpc",
-        help=f"{', '.join(ARCHITECTURES)} or both (default: single-vpc)",
+        help=f"{', '.join(ARCHITECTURES)}, or all of them (default: single-vpc)",
     )
     p.add_argument(
         "--az-count",
@@ -51,14 +53,22 @@ def parser(prog: str = "python -m generator") -> argparse.ArgumentParser:
     p.add_argument(
         "--app-vpcs",
         type=int,
-        default=1,
-        help=f"separated-vpc: application VPCs, 1-{MAX_APP_VPCS} (default: 1)",
+        default=None,
+        help="application (spoke) VPCs: separated-vpc 1-"
+        f"{MAX_APP_VPCS[SEPARATED_VPC]} (default: 1), tgw-centralized 1-"
+        f"{MAX_APP_VPCS[TGW_CENTRALIZED]} (default: 2)",
     )
     p.add_argument(
         "--app-vpc-cidr",
         default=Options.app_vpc_cidr,
-        help="separated-vpc: block of application VPC 1; VPC k takes the k-th block of that size "
+        help="block of application VPC (spoke) 1; VPC k takes the k-th block of that size "
         f"(default: {Options.app_vpc_cidr})",
+    )
+    p.add_argument(
+        "--ingress-vpc-cidr",
+        default=Options.ingress_vpc_cidr,
+        help="tgw-centralized: block of the ingress VPC (ALB and bastion) "
+        f"(default: {Options.ingress_vpc_cidr})",
     )
     p.add_argument(
         "--subnet-prefix",
@@ -112,6 +122,7 @@ def _options(args: argparse.Namespace, architecture: str) -> Options:
         byo_readiness=args.byo_readiness,
         app_vpcs=args.app_vpcs,
         app_vpc_cidr=args.app_vpc_cidr,
+        ingress_vpc_cidr=args.ingress_vpc_cidr,
     )
 
 
@@ -120,7 +131,9 @@ RenderedSets = dict[tuple[str, str], tuple[Topology, dict[str, str]]]
 
 def render_sets(args: argparse.Namespace) -> RenderedSets:
     """Every set the arguments ask for: (partition, architecture) -> (topology, files)."""
-    architectures = ARCHITECTURES if args.architecture == "both" else (args.architecture,)
+    # "both" is what "all" was called when there were two.
+    everything = args.architecture in ("all", "both")
+    architectures = ARCHITECTURES if everything else (args.architecture,)
     sets: RenderedSets = {}
     for architecture in architectures:
         options = _options(args, architecture)

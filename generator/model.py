@@ -15,6 +15,7 @@ class Tier(enum.Enum):
     ENDPOINT = "Endpoint"  # GWLB endpoints: the next hop of inspected routes
     APPLIANCE = "Appliance"  # GWLB nodes and the inspection appliances
     APPLICATION = "Application"  # web servers
+    TRANSIT = "Transit"  # a transit gateway attachment's network interfaces (tgw-centralized)
 
 
 class VpcRole(enum.Enum):
@@ -23,14 +24,15 @@ class VpcRole(enum.Enum):
     APPLICATION = "application"  # web servers, ALB, GWLB endpoints
     INSPECTION = "inspection"  # GWLB, appliances
     BOTH = "both"
+    INGRESS = "ingress"  # tgw-centralized: the internet-facing ALB and the bastion, no workloads
 
     @property
     def serves_applications(self) -> bool:
-        return self is not VpcRole.INSPECTION
+        return self in (VpcRole.APPLICATION, VpcRole.BOTH)
 
     @property
     def inspects(self) -> bool:
-        return self is not VpcRole.APPLICATION
+        return self in (VpcRole.INSPECTION, VpcRole.BOTH)
 
 
 class CidrSource(enum.Enum):
@@ -47,6 +49,7 @@ class TargetKind(enum.Enum):
     INTERNET_GATEWAY = "igw"
     NAT_GATEWAY = "nat"
     GWLB_ENDPOINT = "gwlbe"
+    TRANSIT_GATEWAY = "tgw"  # the set's one transit gateway, through the VPC's attachment
 
 
 class ComponentKind(enum.Enum):
@@ -61,6 +64,8 @@ class ComponentKind(enum.Enum):
     APPLIANCES = "appliance group"
     WEB_SERVER = "web server"
     BASTION = "bastion"
+    TRANSIT_GATEWAY = "transit gateway"
+    TRANSIT_ATTACHMENT = "transit gateway attachment"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class Vpc:
             return "VPC"
         if self.role is VpcRole.INSPECTION:
             return "inspection VPC"
+        if self.role is VpcRole.INGRESS:
+            return "ingress VPC"
         return f"application VPC {self.number}"
 
 
@@ -107,6 +114,8 @@ class Route:
     # When the destination is exactly one subnet's block, the renderer refers to that subnet's
     # CIDR (its parameter or its derived block), so a CIDR changed at launch moves its routes.
     destination_subnet: Subnet | None = None
+    # Likewise a destination that is exactly one VPC's block (a spoke, seen from elsewhere).
+    destination_vpc: Vpc | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,36 @@ class Component:
 
 
 @dataclass(frozen=True)
+class TransitTable:
+    """A transit gateway route table: static routes to attached VPCs, named by their VPC."""
+
+    name: str  # Spokes, Inspection, Ingress
+    static: tuple[tuple[str, str], ...] = ()  # (destination, VPC whose attachment it goes to)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One VPC's transit gateway attachment: its subnets, its table, where its block goes."""
+
+    vpc: str
+    subnets: tuple[Subnet, ...]  # one per AZ, in the Transit tier
+    table: str  # the route table it is associated with
+    propagates_to: tuple[str, ...]  # tables that learn its VPC's block
+    # On for the inspection VPC: one AZ per flow, both ways, whatever AZ the flow came from.
+    appliance_mode: bool = False
+
+
+@dataclass(frozen=True)
+class Transit:
+    tables: tuple[TransitTable, ...]
+    attachments: tuple[Attachment, ...]
+
+    def attachment(self, vpc: str) -> Attachment:
+        (found,) = (a for a in self.attachments if a.vpc == vpc)
+        return found
+
+
+@dataclass(frozen=True)
 class Topology:
     architecture: str
     az_count: int
@@ -138,12 +177,16 @@ class Topology:
     appliances_per_az: int = 1
     appliance: str = "ours"  # or "byo": the user's image
     byo_readiness: str = "gwlb"
+    transit: Transit | None = None  # tgw-centralized only
 
     def vpc(self, name: str) -> Vpc:
         for vpc in self.vpcs:
             if vpc.name == name:
                 return vpc
         raise KeyError(f"no VPC {name}")
+
+    def vpcs_of(self, role: VpcRole) -> tuple[Vpc, ...]:
+        return tuple(v for v in self.vpcs if v.role is role)
 
     @property
     def inspection_vpc(self) -> Vpc:

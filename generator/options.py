@@ -10,13 +10,16 @@ from generator.errors import OptionsError
 
 PARTITION_NAMES = tuple(partitions.PARTITIONS)
 ARCHITECTURES = sets.ARCHITECTURES
-SINGLE_VPC, SEPARATED_VPC = ARCHITECTURES
+SINGLE_VPC, SEPARATED_VPC, TGW_CENTRALIZED = ARCHITECTURES
 # An Application Load Balancer needs subnets in at least two AZs; China's regions have three AZs
 # each, the fewest among the regions we support.
 MIN_AZS, MAX_AZS = 2, 3
 MAX_APPLIANCES_PER_AZ = 4
-# Ten application VPCs of three AZs keep the master within CloudFormation's 200 outputs.
-MAX_APP_VPCS = 10
+# Ten application VPCs of three AZs keep the master within CloudFormation's 200 outputs; a
+# spoke surfaces half the outputs of an application VPC, so twenty fit.
+MAX_APP_VPCS = {SEPARATED_VPC: 10, TGW_CENTRALIZED: 20}
+# Without a second spoke there is no east-west traffic to inspect.
+DEFAULT_APP_VPCS = {SEPARATED_VPC: 1, TGW_CENTRALIZED: 2}
 # Whose appliance the set runs: ours (installed from user data) or an image the user brings.
 APPLIANCES = ("ours", "byo")
 # How a brought image's readiness is known: it signals CloudFormation itself, or the stack
@@ -35,9 +38,12 @@ class Options:
     # Explicit subnet blocks by logical ID (e.g. {"ApplicationSubnet1": "10.0.40.0/24"}).
     subnet_cidrs: Mapping[str, str] = field(default_factory=dict)
     appliances_per_az: int = 1
-    # separated-vpc: application VPC k takes the k-th block of this size from here on.
-    app_vpcs: int = 1
+    # separated-vpc and tgw-centralized: application VPC (spoke) k takes the k-th block of this
+    # size from here on. None: the architecture's default count.
+    app_vpcs: int | None = None
     app_vpc_cidr: str = "10.1.0.0/16"
+    # tgw-centralized: the VPC of the internet-facing ALB and the bastion.
+    ingress_vpc_cidr: str = "10.200.0.0/16"
     appliance: str = "ours"
     byo_readiness: str = "gwlb"
 
@@ -64,10 +70,7 @@ class Options:
                 f"appliances per AZ {self.appliances_per_az} is out of range "
                 f"1-{MAX_APPLIANCES_PER_AZ}"
             )
-        if not 1 <= self.app_vpcs <= MAX_APP_VPCS:
-            raise OptionsError(
-                f"application VPC count {self.app_vpcs} is out of range 1-{MAX_APP_VPCS}"
-            )
+        self._check_vpcs()
         if self.appliance not in APPLIANCES:
             raise OptionsError(
                 f"unknown appliance {self.appliance!r}; choose from {', '.join(APPLIANCES)}"
@@ -78,20 +81,41 @@ class Options:
             )
         if self.appliance == "ours" and self.byo_readiness != "gwlb":
             raise OptionsError("--byo-readiness needs --appliance byo")
-        if self.architecture == SINGLE_VPC and (
-            self.app_vpcs != 1 or self.app_vpc_cidr != Options.app_vpc_cidr
-        ):
-            raise OptionsError("--app-vpcs and --app-vpc-cidr need --architecture separated-vpc")
-        if self.architecture == SEPARATED_VPC and self.subnet_cidrs:
+        if self.architecture != SINGLE_VPC and self.subnet_cidrs:
             raise OptionsError(
-                "--subnet-cidr is for single-vpc; separated-vpc derives each VPC's subnets from "
-                "its block (--subnet-prefix sets their size)"
+                f"--subnet-cidr is for single-vpc; {self.architecture} derives each VPC's "
+                "subnets from its block (--subnet-prefix sets their size)"
+            )
+        if (
+            self.architecture != TGW_CENTRALIZED
+            and self.ingress_vpc_cidr != Options.ingress_vpc_cidr
+        ):
+            raise OptionsError("--ingress-vpc-cidr needs --architecture tgw-centralized")
+
+    def _check_vpcs(self) -> None:
+        if self.architecture == SINGLE_VPC:
+            if self.app_vpcs not in (None, 1) or self.app_vpc_cidr != Options.app_vpc_cidr:
+                raise OptionsError(
+                    "--app-vpcs and --app-vpc-cidr need --architecture separated-vpc or "
+                    "tgw-centralized"
+                )
+            object.__setattr__(self, "app_vpcs", 1)
+            return
+        if self.app_vpcs is None:
+            object.__setattr__(self, "app_vpcs", DEFAULT_APP_VPCS[self.architecture])
+        most = MAX_APP_VPCS[self.architecture]
+        if not 1 <= self.app_vpcs <= most:
+            raise OptionsError(
+                f"application VPC count {self.app_vpcs} is out of range 1-{most} for "
+                f"{self.architecture}"
             )
 
     def recorded(self) -> dict[str, object]:
         """What made the topology, as the master's Metadata records it (not the partitions or
         the architecture, which the master records apart)."""
         skip = {"partitions", "architecture"}
+        if self.architecture != TGW_CENTRALIZED:
+            skip.add("ingress_vpc_cidr")  # sets made before tgw-centralized record none
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         values["subnet_cidrs"] = dict(self.subnet_cidrs)
         return values

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from core import naming
-from core.partitions import PARTITIONS
+from core.partitions import PARTITIONS, Partition
 from generator.model import Topology, VpcRole
 from generator.stacks import (
     app_vpc,
     appliances,
     bastion,
     gwlb,
+    ingress_vpc,
     inspection_routes,
     master,
     network,
+    spoke_vpc,
     ssm_role,
+    transit,
     web,
 )
 from generator.stacks.base import Nested
+from generator.stacks.param_spec import ParamSpec
 from generator.stacks.parameters import catalogue
 
 
@@ -25,6 +29,8 @@ def nested_stacks(topology: Topology, partition_name: str) -> list[Nested]:
     partition = PARTITIONS[partition_name]
     params = catalogue(topology)
     inspection = topology.inspection_vpc
+    if topology.transit is not None:
+        return _tgw_stacks(topology, partition, params)
     if inspection.role is VpcRole.BOTH:  # single-vpc: one stack per concern
         return [
             ssm_role.build(params, topology, ("Appliance", "Web", "Bastion")),
@@ -43,6 +49,26 @@ def nested_stacks(topology: Topology, partition_name: str) -> list[Nested]:
         gwlb.build(topology, partition, params),
         appliances.build(topology, params),
         *(app_vpc.build(topology, vpc, params) for vpc in topology.application_vpcs),
+        bastion.build(topology, params),
+    ]
+
+
+def _tgw_stacks(
+    topology: Topology, partition: Partition, params: dict[str, ParamSpec]
+) -> list[Nested]:
+    """tgw-centralized: the gateway first, the inspection VPC whole, then each spoke from one
+    template, then the ingress VPC (its ALB's targets are the spokes' servers) and the bastion."""
+    inspection = topology.inspection_vpc
+    (ingress,) = topology.vpcs_of(VpcRole.INGRESS)
+    return [
+        ssm_role.build(params, topology, ("Appliance", "Bastion")),
+        transit.build(topology, params),
+        network.build(topology, inspection, params, export_route_tables=True),
+        gwlb.build(topology, partition, params),
+        inspection_routes.build(topology, inspection, params),
+        appliances.build(topology, params),
+        *(spoke_vpc.build(topology, vpc, params) for vpc in topology.vpcs_of(VpcRole.APPLICATION)),
+        ingress_vpc.build(topology, ingress, params),
         bastion.build(topology, params),
     ]
 

@@ -5,10 +5,9 @@ scoped to each VPC, and the VPC's role says which tiers it has."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 
 from core import naming
-from generator import cidr
+from generator import cidr, topology_tgw
 from generator.errors import CidrError
 from generator.model import (
     CidrSource,
@@ -24,7 +23,8 @@ from generator.model import (
     Vpc,
     VpcRole,
 )
-from generator.options import SEPARATED_VPC, SINGLE_VPC, Options
+from generator.options import SEPARATED_VPC, SINGLE_VPC, TGW_CENTRALIZED, Options
+from generator.subnet_plan import plan_subnets
 
 ANYWHERE = "0.0.0.0/0"
 # Tiers in allocation order: the order of a derived VPC's Fn::Cidr blocks.
@@ -39,6 +39,8 @@ TIERS = {
 
 def build(options: Options) -> Topology:
     """The validated topology that every template, test and document is a view of."""
+    if options.architecture == TGW_CENTRALIZED:
+        return topology_tgw.build(options, _separated_vpcs(options))
     if options.architecture == SEPARATED_VPC:
         vpcs = _separated_vpcs(options)
     else:
@@ -53,7 +55,7 @@ def build(options: Options) -> Topology:
     subnets: list[Subnet] = []
     for vpc in vpcs:
         explicit = options.subnet_cidrs if options.architecture == SINGLE_VPC else {}
-        subnets += _plan_subnets(vpc, TIERS[vpc.role], options.az_count, explicit)
+        subnets += plan_subnets(vpc, TIERS[vpc.role], options.az_count, explicit)
     tables = tuple(_route_table(s, subnets, options.az_count) for s in subnets)
     return Topology(
         architecture=options.architecture,
@@ -69,10 +71,11 @@ def build(options: Options) -> Topology:
 
 
 def _separated_vpcs(options: Options) -> tuple[Vpc, ...]:
-    """The inspection VPC, then application VPCs 1..N on consecutive blocks of one size."""
+    """The inspection VPC, then application VPCs 1..N on consecutive blocks of one size, then
+    (tgw-centralized) the ingress VPC."""
     inspection = cidr.parse_network(options.vpc_cidr, "inspection VPC CIDR")
     first = cidr.parse_network(options.app_vpc_cidr, "application VPC CIDR")
-    blocks = {"InspectionVpc": inspection}
+    blocks = {naming.vpc_name(naming.INSPECTION_PREFIX): inspection}
     for index in range(options.app_vpcs):
         start = int(first.network_address) + index * first.num_addresses
         if start + first.num_addresses > 2**32:
@@ -83,6 +86,10 @@ def _separated_vpcs(options: Options) -> tuple[Vpc, ...]:
         blocks[naming.vpc_name(naming.app_prefix(index + 1))] = ipaddress.IPv4Network(
             (start, first.prefixlen)
         )
+    ingress = options.architecture == TGW_CENTRALIZED
+    if ingress:
+        ingress_name = naming.vpc_name(naming.INGRESS_PREFIX)
+        blocks[ingress_name] = cidr.parse_network(options.ingress_vpc_cidr, "ingress VPC CIDR")
     clash = cidr.first_overlap(list(blocks.items()))
     if clash:
         raise CidrError(f"VPC CIDRs overlap: {clash[0]} and {clash[1]}")
@@ -102,47 +109,17 @@ def _separated_vpcs(options: Options) -> tuple[Vpc, ...]:
         vpcs.append(
             Vpc(name, str(blocks[name]), VpcRole.APPLICATION, prefix, number=number, **derived)
         )
+    if ingress:
+        vpcs.append(
+            Vpc(
+                ingress_name,
+                str(blocks[ingress_name]),
+                VpcRole.INGRESS,
+                naming.INGRESS_PREFIX,
+                **derived,
+            )
+        )
     return tuple(vpcs)
-
-
-def _plan_subnets(
-    vpc: Vpc, tiers: tuple[Tier, ...], az_count: int, explicit_text: Mapping[str, str]
-) -> list[Subnet]:
-    """Tiers x AZs, with explicit blocks honoured first and the rest allocated in order."""
-    parent = ipaddress.IPv4Network(vpc.cidr)
-    requested = [
-        Subnet(vpc=vpc.name, tier=t, az=az, cidr="", vpc_prefix=vpc.prefix)
-        for t in tiers
-        for az in range(az_count)
-    ]
-    known = {naming.subnet_id(s) for s in requested}
-    unknown = sorted(set(explicit_text) - known)
-    if unknown:
-        raise CidrError(
-            f"unknown subnet {unknown[0]!r} in a subnet CIDR; known: {', '.join(sorted(known))}"
-        )
-    explicit: dict[str, ipaddress.IPv4Network] = {}
-    for name, text in explicit_text.items():
-        net = cidr.parse_network(text, f"{name} CIDR")
-        if not net.subnet_of(parent):
-            raise CidrError(f"{name} CIDR {net} is outside the VPC CIDR {parent}")
-        explicit[name] = net
-    clash = cidr.first_overlap(sorted(explicit.items()))
-    if clash:
-        raise CidrError(f"subnet CIDRs overlap: {clash[0]} and {clash[1]}")
-    free = iter(
-        cidr.allocate(
-            parent, vpc.subnet_prefix, len(requested) - len(explicit), taken=explicit.values()
-        )
-    )
-    planned = []
-    for index, subnet in enumerate(requested):
-        name = naming.subnet_id(subnet)
-        block = explicit[name] if name in explicit else next(free)
-        planned.append(
-            Subnet(subnet.vpc, subnet.tier, subnet.az, str(block), vpc.prefix, index=index)
-        )
-    return planned
 
 
 def _route_table(subnet: Subnet, subnets: list[Subnet], az_count: int) -> RouteTable:

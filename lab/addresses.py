@@ -10,15 +10,20 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from verify import transit
 from verify.model import Route, SetModel
 
 ROUTER_OFFSET = 1  # the VPC router is the subnet's first address, as in AWS
+# Transit gateway attachment ENIs: AWS keeps a subnet's first four addresses (network, router,
+# DNS, reserved); the fifth on are the lab's (GWLB nodes, NAT gateways, hosts).
+ENI_OFFSET = 4
 GWLB_NODE_OFFSET, NAT_OFFSET, ALB_NODE_OFFSET, FIRST_HOST = 5, 6, 20, 10
 INTERNET_ROUTER, CLIENT_IP, SERVER_IP = "198.19.255.1", "198.19.255.10", "198.19.255.20"
 # The rolling-update drill's echo servers: a second address of the internet server, so that they
 # may use port 443 (open in the web servers' groups) beside its HTTPS server.
 DRILL_SERVER_IP = "198.19.255.21"
 IGW_LINK_VPC, IGW_LINK_GW = "169.254.0.1", "169.254.0.2"  # router <-> internet gateway, per VPC
+TGW_TABLES = 10000  # a VPC router's per-AZ tables (route tables with routes to a TGW) from here
 
 
 def host_ip(cidr: str, offset: int) -> str:
@@ -123,10 +128,38 @@ class LinuxRoute:
     via: str | None = None
 
 
-def linux_routes(spec: SetModel, layout: Plan, table: str, vpc: str) -> list[LinuxRoute]:
+def eni_ip(spec: SetModel, attachment: str, subnet: str) -> str:
+    """A transit gateway attachment's ENI address in a subnet (a second attachment there takes
+    the next one)."""
+    sharing = sorted(a.id for a in spec.tgw_attachments.values() if subnet in a.subnets)
+    return host_ip(spec.subnets[subnet].cidr, ENI_OFFSET + sharing.index(attachment))
+
+
+def _to_tgw(spec: SetModel, layout: Plan, route: Route, subnet: str | None) -> LinuxRoute:
+    """A route to a transit gateway sends to the VPC attachment's ENI in the sending subnet's AZ,
+    over that ENI subnet's bridge. With no attachment, or none in that AZ, AWS drops the packet,
+    and so does the lab (subnet None: a table no subnet sends by, e.g. a gateway's)."""
+    found = transit.entry(spec, subnet, route.target) if subnet is not None else None
+    if found is None:
+        return LinuxRoute(route.destination, "blackhole")
+    attachment, eni_subnet = found
+    ip = eni_ip(spec, attachment.id, eni_subnet)
+    return LinuxRoute(route.destination, layout.bridge[eni_subnet], ip)
+
+
+def to_tgw(spec: SetModel, table: str | None) -> bool:
+    """Whether a route table sends anything to a transit gateway: its Linux table is then one per
+    AZ, since the ENI a route to the TGW uses is the sending subnet's AZ's."""
+    return table is not None and any(r.kind == "tgw" for r in spec.routes.get(table, []))
+
+
+def linux_routes(
+    spec: SetModel, layout: Plan, table: str, vpc: str, sender: str | None = None
+) -> list[LinuxRoute]:
     """A route table as Linux routes: AWS's local route becomes one route per subnet of the VPC,
     left out where the table routes that subnet's exact block (or a block holding it, more
-    specific than the VPC) elsewhere; longest prefix match then decides as AWS does."""
+    specific than the VPC) elsewhere; longest prefix match then decides as AWS does. Routes to a
+    transit gateway take the ENI in the AZ of `sender` (a subnet using the table)."""
     routes: list[Route] = [r for r in spec.routes.get(table, []) if r.version == 4]
     vpc_net = ipaddress.IPv4Network(spec.vpcs[vpc].cidr)
     out = []
@@ -151,6 +184,8 @@ def linux_routes(spec: SetModel, layout: Plan, table: str, vpc: str) -> list[Lin
             out.append(LinuxRoute(route.destination, layout.bridge[node.subnet], node.ip))
         elif route.kind == "igw":
             out.append(LinuxRoute(route.destination, "igw", IGW_LINK_GW))
+        elif route.kind == "tgw":
+            out.append(_to_tgw(spec, layout, route, sender))
     return out
 
 
@@ -167,15 +202,19 @@ def policy_routing(spec: SetModel, layout: Plan, vpc: str) -> PolicyRouting:
     internet. Subnets without an association, and the gateway without one, use the VPC's main
     table, which holds the local route only."""
     main = 90 + layout.vpc_index[vpc]
-    chosen: dict[int, str | None] = {main: None}
+    chosen: dict[int, tuple[str | None, str | None]] = {main: (None, None)}
     sources: list[tuple[str, int]] = []
     table_of: dict[str, int] = {}
+    zones = sorted({item.az for item in spec.subnets.values()})
     for subnet in sorted(
         (item for item in spec.subnets.values() if item.vpc == vpc), key=lambda item: item.id
     ):
         table = spec.table_of_subnet.get(subnet.id)
-        number = table_of[subnet.id] = layout.table_number[table] if table else main
-        chosen[number] = table
+        number = layout.table_number[table] if table else main
+        if to_tgw(spec, table):  # one Linux table per AZ: TGW routes take that AZ's ENI
+            number = TGW_TABLES + len(zones) * (number - 100) + zones.index(subnet.az)
+        table_of[subnet.id] = number
+        chosen.setdefault(number, (table, subnet.id))
         sources.append((layout.bridge[subnet.id], number))
     for eid, endpoint in sorted(spec.endpoints.items()):
         if spec.subnets[endpoint.subnet].vpc == vpc:
@@ -183,7 +222,7 @@ def policy_routing(spec: SetModel, layout: Plan, vpc: str) -> PolicyRouting:
     for igw in spec.igws.values():
         if igw.vpc == vpc:
             number = layout.table_number[igw.table] if igw.table else main
-            chosen[number] = igw.table
+            chosen.setdefault(number, (igw.table, None))
             sources.append(("igw", number))
-    tables = {number: linux_routes(spec, layout, t, vpc) for number, t in chosen.items()}
+    tables = {n: linux_routes(spec, layout, t, vpc, s) for n, (t, s) in chosen.items()}
     return PolicyRouting(tables, sources)

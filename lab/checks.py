@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from appliance import health
-from lab import evidence, probes
+from lab import evidence, probes, tgw
 from lab.plan import Plan
 from lab.rows import Row
 
@@ -28,18 +28,22 @@ def sizes(plan: Plan) -> None:
             flow = f"{src.name} -> {dst.name} ICMP {size + 28} bytes"
             plan.add(Row("3 bastion", flow, True, detail=blocked, blocked=True))
         return
-    before = plan.emulator.drops["over_8500_bytes"]
+    tgw_ns = plan.session.lab.tgw
+    before = plan.emulator.drops["over_8500_bytes"], tgw.dropped(tgw_ns)
     small = probes.ping(ns, source.ip, target.ip, size=BIG_OK)
     flow = f"{src.name} -> {dst.name} ICMP {BIG_OK + 28} bytes"
     plan.add(Row("3 bastion", flow, small.ok, detail=small.detail))
     big = probes.ping(ns, source.ip, target.ip, size=BIG_DROPPED, timeout=1.0)
-    dropped = plan.emulator.drops["over_8500_bytes"] - before
+    dropped = plan.emulator.drops["over_8500_bytes"] - before[0]
+    # A transit gateway on the way drops it first: it carries no more than 8,500 bytes either.
+    by_tgw = tgw.dropped(tgw_ns) - before[1]
     plan.add(
         Row(
             "3 bastion",
             f"{src.name} -> {dst.name} ICMP {BIG_DROPPED + 28} bytes (> 8,500)",
-            not big.ok and dropped > 0,
-            detail=f"{big.detail}; GWLB dropped {dropped} oversized",
+            not big.ok and dropped + by_tgw > 0,
+            detail=f"{big.detail}; GWLB dropped {dropped} oversized"
+            + (f", the transit gateway {by_tgw}" if tgw_ns else ""),
         )
     )
 

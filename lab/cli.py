@@ -14,7 +14,19 @@ import threading
 import time
 from pathlib import Path
 
-from lab import checks, cleanup, drill, keep, plan, plan6, roles, rolling, rows, through_alb
+from lab import (
+    checks,
+    cleanup,
+    drill,
+    eastwest,
+    keep,
+    plan,
+    plan6,
+    roles,
+    rolling,
+    rows,
+    through_alb,
+)
 from lab.cloudinit import BootError
 from lab.hosts import StartError
 from lab.reading import read_set
@@ -146,6 +158,7 @@ def run_plan(
     steps.readiness()
     through_alb.step(steps)
     steps.bastion()
+    eastwest.step(steps)
     checks.sizes(steps)
     plan6.steps(steps)  # a dual-stack set's IPv6 rows
     checks.appliance_evidence(steps)
@@ -167,6 +180,11 @@ def _report(args, model, session: Session, table: list[rows.Row], elapsed: float
         f" {len(model.hosts_of('appliance'))} appliances under {session.python_note};"
         f" health-check times x{args.time_scale:g})"
     )
+    if model.transit_gateways:
+        print(
+            f"lab: {len(model.transit_gateways)} transit gateway, {len(model.tgw_attachments)}"
+            f" VPC attachments (appliance mode on {_appliance_mode(model)})"
+        )
     if args.policy:
         print(f"lab: appliances run with policy {args.policy}")
     if args.no_security_groups:
@@ -176,6 +194,11 @@ def _report(args, model, session: Session, table: list[rows.Row], elapsed: float
     print(rows.table(table))
     passed, blocked, failed = rows.summary(table)
     print(f"lab: {passed} PASS, {blocked} BLOCKED, {failed} FAIL; verdict in {elapsed:.1f} s")
+
+
+def _appliance_mode(model) -> str:
+    on = sorted(a.label for a in model.tgw_attachments.values() if a.appliance_mode)
+    return ", ".join(on) or "none"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.directory}: refused as AWS would: {refusal}", file=sys.stderr)
     if reading.refusals:
         return 2
+    for drop in reading.accepted_drops:
+        print(f"lab: {args.directory}: AWS accepts, then drops: {drop}")
     model, found = reading.model, reading.roles
     problem = _machine_problem()  # after reading: a set's faults show without root too
     if problem:

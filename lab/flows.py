@@ -106,6 +106,7 @@ class FlowRecord:
     key: FlowKey
     first: tuple[str, int]  # the end that sent the first packet: its direction is "out"
     target: str | None = None
+    zonal: dict[str, str] = field(default_factory=dict)  # other zones' nodes' targets, by AZ
     cookie: int = 0
     sent: dict[str, Counter] = field(default_factory=lambda: {"out": Counter(), "back": Counter()})
     returned: dict[str, Counter] = field(

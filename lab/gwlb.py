@@ -200,7 +200,11 @@ class Emulator:
             if rec is None:
                 rec = self.flows[key] = FlowRecord(key, src, cookie=zlib.crc32(repr(key).encode()))
             direction = rec.direction(src)
-            target = rec.target
+            # Without cross-zone, a flow coming back through another zone's endpoint (a transit
+            # gateway without appliance mode) meets that zone's node, which has its own targets.
+            zonal = not self.spec.gwlbs[endpoint.gwlb].cross_zone and rec.target is not None
+            zonal = zonal and self.target_az.get(rec.target) != az
+            target = rec.zonal.get(az) if zonal else rec.target
             if target is None or _moves(tg, self.targets[target]):
                 candidates, fail_open = self._candidates(endpoint.gwlb, az)
                 if not candidates:
@@ -210,7 +214,11 @@ class Emulator:
                 rec.fail_open = fail_open
                 if fail_open:
                     self.drops["fail_open"] += 1  # counted: these went to unhealthy targets
-                target = rec.target = pick(key, candidates)
+                target = pick(key, candidates)
+                if zonal:
+                    rec.zonal[az] = target
+                else:
+                    rec.target = target
             rec.sent[direction][(eid, target)] += 1
         options = geneve.aws_options(
             resource_number(eid, "endpoint"), resource_number(eid, "attachment"), rec.cookie

@@ -45,25 +45,38 @@ def judge(
         if inspection != "required" and result.ok:
             return Row(step, flow, True, hops, detail=f"{result.detail}; no GWLB endpoint on it")
         return Row(step, flow, False, hops, detail=f"{result.detail}; no GWLB endpoint saw it")
-    out, back = record.crossings("out"), record.crossings("back")
+    # The probe's own direction: an ICMP flow is keyed by its addresses, so a probe the other
+    # way between the same hosts is the same flow, first seen from the other end.
+    way, other = ("out", "back") if record.first == tuple(result.src) else ("back", "out")
+    sent_out, sent_back = set(record.sent[way]), set(record.sent[other])
+    out, back = record.crossings(way), record.crossings(other)
+    appliance = _names(out | back or sent_out, emulator, 1)
+    seen_out, seen_back = (
+        _names(out or sent_out, emulator, 1),
+        _names(back or sent_back, emulator, 1),
+    )
+    if sent_back and seen_out != seen_back:  # which appliance saw which direction
+        appliance = f"{seen_out} out, {seen_back} back"
     row = Row(
         step,
         flow,
         False,
         hops,
-        _names(out or set(record.sent["out"]), emulator, 0),
-        _names(back or set(record.sent["back"]), emulator, 0),
-        _names(out | back or set(record.sent["out"]), emulator, 1),
+        _names(out or sent_out, emulator, 0),
+        _names(back or sent_back, emulator, 0),
+        appliance,
         result.detail,
     )
     if record.fail_open:
         row.detail += "; GWLB failed open: no healthy target, sent to an unhealthy one"
-    if record.sent["out"] and not out:
+    if sent_out and not out:
         row.detail += "; the appliance returned nothing"
     if inspection == "none":
         row.detail += "; an appliance's own traffic must not cross a GWLB endpoint"
         return row
     if result.ok != expect_reply:
+        if expect_reply and sent_back and sent_back != out:
+            row.detail += "; the reply went to another endpoint or appliance than the request"
         return row
     if not expect_reply:
         row.ok = True

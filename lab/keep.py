@@ -1,8 +1,10 @@
-"""`--keep`: commands to look around a lab that stays up (curl, ping, tcpdump, the appliances'
-metrics and flow logs), printed with the namespaces and addresses of this run."""
+"""`--keep`: commands to look around a lab that stays up (curl, ping, tcpdump on endpoints, transit
+gateway ENIs and appliances, the appliances' metrics and flow logs), printed with the namespaces
+and addresses of this run."""
 
 from __future__ import annotations
 
+from lab import transit
 from lab.addresses import SERVER_IP
 from lab.session import Session
 from verify import routepath
@@ -43,6 +45,13 @@ def commands(session: Session) -> list[str]:
             f"ip netns exec {router} tcpdump -ni {dev}   # inner packets at "
             f"{model.label(endpoint_id)}"
         )
+    if lab.tgw:
+        lines.append(f"ip netns exec {lab.tgw} ip rule   # TGW: association, entry AZ, flow bucket")
+        for eni in sorted(transit.plan(model).enis.values(), key=lambda e: e.device):
+            lines.append(
+                f"ip netns exec {lab.tgw} tcpdump -ni {eni.device}   # TGW ENI of "
+                f"{model.label(eni.attachment)} in {model.label(eni.subnet)}"
+            )
     for host in sorted(model.hosts_of("appliance"), key=lambda h: h.name):
         ns = lab.node_ns[host.id]
         lines.append(f"ip netns exec {ns} tcpdump -ni eth0 udp port 6081   # Geneve at {host.name}")

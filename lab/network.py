@@ -12,7 +12,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 
-from lab import addresses
+from lab import addresses, tgw, transit
 from lab.addresses import (
     CLIENT_IP,
     IGW_LINK_GW,
@@ -44,6 +44,7 @@ class Lab:
     node_ns: dict[str, str] = field(default_factory=dict)  # node id -> namespace
     namespaces: list[str] = field(default_factory=list)  # every namespace, in creation order
     internet: str = ""
+    tgw: str = ""  # the transit gateway's namespace, when the set has one
     client: str = ""
     server: str = ""
 
@@ -106,6 +107,8 @@ class Builder:
             self.vpc(vpc, index)
         for node in plan.nodes.values():
             self.node(node)
+        if spec.tgw_attachments:
+            lab.tgw = tgw.build(self, transit.plan(spec), MTU)
         lab.client = self.outside("client", CLIENT_IP)
         lab.server = self.outside("server", SERVER_IP)
         for igw in spec.igws.values():

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from lab import probes
+from lab import probes, transit
 from lab.addresses import SERVER_IP, Node
 from lab.filters import Filters
 from lab.flows import FlowRecord
@@ -98,6 +98,8 @@ class Plan:
         try:
             found = self.simulator.to_internet("", subnet, address)
         except (routepath.RouteError, KeyError) as exc:
+            if not self.node_with_address(address).public_ip:
+                return f"route tables: {exc}"
             try:  # a host with its own public address goes straight out, and back the same way
                 start = routepath.Trace([f"from:{self.model.label(subnet)}"])
                 trace = self.simulator.route(SERVER_IP, subnet, start)
@@ -205,45 +207,47 @@ class Plan:
     # --- step 3: from each management host ------------------------------------------------
 
     def reachable_webs(self, host_id: str) -> list[Host]:
-        """Served hosts in the host's own VPC: VPCs here share no route (separated-vpc's bastion
-        reaches the other VPCs' web servers through Session Manager, which is not emulated)."""
-        vpc = self.model.vpc_of(self.model.hosts[host_id].subnet)
-        webs = [host for host in self.roles.served if self.model.vpc_of(host.subnet) == vpc]
+        """Served hosts in the host's own VPC, and those its route table sends through a transit
+        gateway. Other VPCs share no route (separated-vpc's bastion reaches the other VPCs' web
+        servers through Session Manager, which is not emulated)."""
+        subnet = self.model.hosts[host_id].subnet
+        webs = [
+            host
+            for host in self.roles.served
+            if self.model.vpc_of(host.subnet) == self.model.vpc_of(subnet)
+            or transit.via_tgw(self.model, subnet, self.node(host.id).ip)
+        ]
         return sorted(webs, key=lambda h: h.name)
+
+    def pair(self, host: Host, web: Host, label: str = "", transfers: bool = True) -> list[Task]:
+        """ICMP and HTTP from a host to a served host, and the large transfers when asked."""
+        node, ns, target = self.node(host.id), self.namespace(host.id), self.node(web.id)
+        filters = self.filters
+        hops = self.hops_between(host.subnet, node.ip, target.ip)
+        icmp = filters.later(host.id, node.ip, host.subnet, web.id, target.ip, 1, 8)
+        http = filters.later(host.id, node.ip, host.subnet, web.id, target.ip, 6, 80)
+        flow = f"{host.name} -> {web.name}{label}"
+        tasks = [
+            Task(f"{flow} (ICMP)", hops, partial(probes.ping, ns, node.ip, target.ip), icmp),
+            Task(
+                f"{flow} (HTTP :80)",
+                hops,
+                partial(probes.http_get, ns, target.ip, src=node.ip),
+                http,
+            ),
+        ]
+        for size, path in TRANSFERS.items() if transfers else ():
+            get = partial(
+                probes.http_get, ns, target.ip, 80, path, 3.0, node.ip, TRANSFER_BYTES[path]
+            )
+            tasks.append(Task(f"{flow} (HTTP GET {size})", hops, get, http))
+        return tasks
 
     def bastion(self) -> None:
         tasks = []
-        filters = self.filters
         for host in self.roles.management:
-            node, ns = self.node(host.id), self.namespace(host.id)
             for web in self.reachable_webs(host.id):
-                target = self.node(web.id)
-                hops = self.hops_between(host.subnet, node.ip, target.ip)
-                icmp = filters.later(host.id, node.ip, host.subnet, web.id, target.ip, 1, 8)
-                http = filters.later(host.id, node.ip, host.subnet, web.id, target.ip, 6, 80)
-                tasks.append(
-                    Task(
-                        f"{host.name} -> {web.name} (ICMP)",
-                        hops,
-                        partial(probes.ping, ns, node.ip, target.ip),
-                        icmp,
-                    )
-                )
-                tasks.append(
-                    Task(
-                        f"{host.name} -> {web.name} (HTTP :80)",
-                        hops,
-                        partial(probes.http_get, ns, target.ip, src=node.ip),
-                        http,
-                    )
-                )
-                for size, path in TRANSFERS.items():
-                    get = partial(
-                        probes.http_get, ns, target.ip, 80, path, 3.0, node.ip, TRANSFER_BYTES[path]
-                    )
-                    tasks.append(
-                        Task(f"{host.name} -> {web.name} (HTTP GET {size})", hops, get, http)
-                    )
+                tasks += self.pair(host, web)
         rows = self.run_all(tasks, "3 bastion")
         for row in rows:
             if not row.ok and "GET" in row.flow:

@@ -1,8 +1,9 @@
 """What of a set model the lab can emulate: routes to internet gateways, NAT gateways (IPv4),
-egress-only gateways (IPv6) and GWLB endpoints, endpoints whose service is in the set, GWLBs
-with a forwarding listener. Anything else is one error line naming the resource, before a
-namespace is made. User data given as base64 (a byo set's ApplianceUserData parameter) is
-decoded as EC2 does for the instance."""
+egress-only gateways (IPv6), GWLB endpoints and transit gateways of the set (VPC attachments,
+lab/transit.py), endpoints whose service is in the set, GWLBs with a forwarding listener.
+Anything else is one error line naming the resource, before a namespace is made. User data
+given as base64 (a byo set's ApplianceUserData parameter) is decoded as EC2 does for the
+instance."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from verify.errors import SetError
 from verify.model import SetModel
 from verify.read_hosts import SIGNAL_WORDS
 
-EMULATED_TARGETS = ("igw", "nat", "gwlbe")
+EMULATED_TARGETS = ("igw", "nat", "gwlbe", "tgw")
 # IPv6 (lab.addresses6): no NAT; an egress-only gateway lets replies in, past any edge table.
 EMULATED_TARGETS6 = ("igw", "gwlbe", "eigw")
 
@@ -30,6 +31,10 @@ def emulated(model: SetModel) -> SetModel:
             if route.kind not in allowed:
                 raise SetError(
                     f"{model.label(route.id)}: the lab does not emulate route target {route.kind}"
+                )
+            if route.kind == "tgw" and route.target not in model.transit_gateways:
+                raise SetError(
+                    f"{model.label(route.id)}: transit gateway {route.target!r} is not in this set"
                 )
             kept.append(route)
         routes[table] = kept

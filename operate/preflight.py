@@ -40,6 +40,11 @@ class QuotaCheck:
 
     def increase_hint(self, region: str) -> str:
         wanted = self.in_use + self.need
+        if not self.quota.adjustable:
+            return (
+                f"{self.quota.label}: the set needs {self.need} of a fixed {self.limit:g}, "
+                "which AWS does not raise; generate a smaller set"
+            )
         return (
             f"{self.quota.label} ({self.quota.service} {self.quota.code}): the set needs "
             f"{self.need}, {self.in_use} in use of {self.limit:g}; request an increase to "
@@ -58,7 +63,7 @@ def judge(
     """One check per quota, pure: need + in use against the limit."""
     wanted = {q.need: getattr(set_needs, q.need, 0) for q in QUOTAS}
     wanted["vcpus"] = vcpus
-    return [QuotaCheck(q, wanted[q.need], in_use[q.need], *limits[q.code]) for q in QUOTAS]
+    return [QuotaCheck(q, wanted[q.need], in_use[q.need], *limits[q.need]) for q in QUOTAS]
 
 
 def table_lines(checks: list[QuotaCheck]) -> list[str]:
@@ -67,7 +72,7 @@ def table_lines(checks: list[QuotaCheck]) -> list[str]:
     for check in checks:
         verdict = "OK" if check.ok else "SHORT"
         lines.append(
-            f"{check.quota.label:<{width}}  {check.quota.code:<10}  {check.need:>4}  "
+            f"{check.quota.label:<{width}}  {check.quota.code or '-':<10}  {check.need:>4}  "
             f"{check.in_use:>6}  {check.limit:>5g}  {verdict}"
             + ("" if check.source == "applied" else f" ({check.source})")
         )
@@ -88,7 +93,7 @@ def run_preflight(
     zones = [z for z in parameters.get(AVAILABILITY_ZONES_PARAMETER, "").split(",") if z]
     in_use = quotas.usage(ec2, zones)
     service_quotas = ctx.client("service-quotas")
-    limits = {q.code: quotas.limit(service_quotas, q) for q in QUOTAS}
+    limits = {q.need: quotas.limit(service_quotas, q) for q in QUOTAS}
     checks = judge(set_needs, vcpus, in_use, limits)
     ctx.view.quotas(f"Preflight of {directory} in {ctx.region}:", table_lines(checks), checks)
     short = [check for check in checks if not check.ok]

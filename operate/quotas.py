@@ -14,6 +14,7 @@ from operate.aws import api_errors, error_code
 STANDARD_FAMILIES = ("a", "c", "d", "h", "i", "m", "r", "t", "z")
 LIVE_NAT_STATES = ["pending", "available"]
 LIVE_INSTANCE_STATES = ["pending", "running"]
+LIVE_TRANSIT_STATES = ["pending", "available", "modifying"]
 
 
 def limit(quotas: Any, quota: Quota) -> tuple[float, str]:
@@ -21,6 +22,8 @@ def limit(quotas: Any, quota: Quota) -> tuple[float, str]:
     default when Service Quotas cannot be read (denied, or not answering)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if not quota.adjustable:
+        return quota.default, "fixed"
     for call, source in (
         (quotas.get_service_quota, "applied"),
         (quotas.get_aws_default_service_quota, "default"),
@@ -104,8 +107,19 @@ def usage(ec2: Any, zones: Sequence[str]) -> dict[str, int]:
         for reservation in reservations
         for instance in reservation.get("Instances") or []
     )
+    with api_errors("ec2:DescribeTransitGateways"):
+        gateways_tgw = _pages(
+            ec2.describe_transit_gateways,
+            "TransitGateways",
+            Filters=[{"Name": "state", "Values": LIVE_TRANSIT_STATES}],
+        )
     return {
         "elastic_ips": len(addresses),
+        "transit_gateways": len(gateways_tgw),
+        # The set's gateway is new: nothing uses its tables, attachments or routes yet.
+        "transit_route_tables": 0,
+        "transit_attachments": 0,
+        "transit_routes": 0,
         "vpcs": len(vpcs),
         "internet_gateways": len(gateways),
         "nat_gateways_per_zone": busiest,

@@ -19,16 +19,21 @@ from operate.aws import (
 from operate.context import Context
 from operate.errors import OperateError, UsageError
 from operate.lines import Row
+from operate.smoke_east_west import check_east_west
 from operate.smoke_judge import (
     APPLIANCE_SCRIPT,
     INTERNET_SCRIPT,
     Application,
+    ServerKey,
     alb_script,
+    alb_targets,
     applications,
     judge_alb,
     judge_appliance,
     judge_internet,
     judge_targets,
+    key_name,
+    shared_alb,
 )
 from operate.ssm import run_script
 
@@ -125,13 +130,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.view.message(f"Smoke test of {args.stack} in {ctx.region}: {count} web servers")
 
     rows: list[Row] = []
-    for app in apps:
-        requests = args.requests or 4 * len(app.servers)
+    shared = shared_alb(outputs, apps)
+    for app in [shared] if shared else apps:
+        targets = alb_targets(app, apps)
+        requests = args.requests or 4 * len(targets)
         rows += guarded(
             "ALB alternates",
-            lambda app=app, n=requests: check_alb(ctx, app, resources, n, alb_from, args),
+            lambda app=app, t=targets, n=requests: check_alb(
+                ctx, app, t, resources, n, alb_from, args
+            ),
         )
     rows += guarded("web server internet", lambda: check_internet(ctx, apps, url, host, args))
+    if shared:  # spokes behind a transit gateway: their traffic to each other is inspected too
+        rows += guarded("east-west", lambda: check_east_west(ctx, apps, args))
     rows += guarded("target group healthy", lambda: check_targets(ctx, resources))
     # Last, so the requests above have made flows for the appliances to count.
     rows += guarded("appliance saw flows", lambda: check_appliances(ctx, outputs, resources, args))
@@ -153,12 +164,13 @@ def guarded(check: str, make_rows: Any) -> list[Row]:
 def check_alb(
     ctx: Context,
     app: Application,
+    targets: dict[ServerKey, str],
     resources: list[StackResource],
     requests: int,
     alb_from: str,
     args: argparse.Namespace,
 ) -> list[Row]:
-    alb_url, servers = app.alb_url, list(app.servers)
+    alb_url, servers = app.alb_url, list(targets)
     if not alb_url:
         return [
             Row(
@@ -196,7 +208,7 @@ def check_alb(
     addresses = sorted(i["PrivateIpAddress"] for i in interfaces if i.get("PrivateIpAddress"))
     if not addresses:
         return [Row("ALB alternates", described, False, "no ALB network interface found")]
-    source = app.servers[servers[0]]
+    source = targets[servers[0]]
     result = run_script(
         ctx.client("ssm"),
         [source],
@@ -206,7 +218,7 @@ def check_alb(
         sleep=ctx.sleep,
         timeout_seconds=args.command_timeout,
     )[source]
-    target = f"{', '.join(addresses)} from {app.name(servers[0])}"
+    target = f"{', '.join(addresses)} from {key_name(servers[0])}"
     if not result.ok:
         return [Row("ALB alternates", target, False, f"SSM {result.status}")]
     row = judge_alb(result.stdout.splitlines(), servers, requests)

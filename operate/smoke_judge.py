@@ -14,8 +14,11 @@ from core import naming
 from operate.lines import Row
 from operate.ssm import Invocation
 
-# What each web server's page says (generator/stacks: "web server N").
-_WEB_ANSWER = re.compile(r"web server (\d+)")
+# What each web server's page says (generator/userdata): "web server N", and in a set of several
+# VPCs "web server N in application VPC K".
+_WEB_ANSWER = re.compile(r"web server (\d+)(?: in application VPC (\d+))?")
+# A web server as its page names it: (application VPC number or 0, server number).
+ServerKey = tuple[int, int]
 # Counters the appliance serves on GET /metrics (appliance/cli.py).
 FLOWS_METRIC = health.PREFIX + health.CREATED
 PACKETS_METRIC = health.PREFIX + health.RECEIVED
@@ -33,6 +36,32 @@ class Application:
     def name(self, number: int) -> str:
         where = f"{self.prefix} " if self.prefix else ""
         return f"{where}web server {number}"
+
+    def keys(self) -> dict[ServerKey, str]:
+        """Each server as its page names it -> its instance id."""
+        vpc = naming.parse_app_prefix(self.prefix)
+        return {(vpc, number): instance for number, instance in self.servers.items()}
+
+
+def shared_alb(outputs: dict[str, str], apps: list[Application]) -> Application | None:
+    """tgw-centralized: the ingress VPC's one ALB in front of every spoke's servers, as one
+    application whose servers are keyed by their place in `apps`; None in other sets."""
+    url = outputs.get(naming.prefixed(naming.INGRESS_PREFIX, naming.ALB_URL_OUTPUT))
+    if not url:
+        return None
+    return Application(naming.INGRESS_PREFIX, url, {})
+
+
+def alb_targets(app: Application, apps: list[Application]) -> dict[ServerKey, str]:
+    """What the ALB of `app` must reach: its own servers, or every spoke's for a shared ALB."""
+    if app.prefix == naming.INGRESS_PREFIX:
+        return {key: i for member in apps for key, i in member.keys().items()}
+    return app.keys()
+
+
+def key_name(key: ServerKey) -> str:
+    vpc, number = key
+    return f"App{vpc} web server {number}" if vpc else f"web server {number}"
 
 
 def applications(outputs: dict[str, str]) -> list[Application]:
@@ -56,15 +85,25 @@ def applications(outputs: dict[str, str]) -> list[Application]:
     ]
 
 
-def judge_alb(answers: Sequence[str], servers: Sequence[int], requests: int) -> Row:
+def answered(text: str) -> ServerKey | None:
+    """The server a page names, or None."""
+    match = _WEB_ANSWER.search(text)
+    return (int(match.group(2) or 0), int(match.group(1))) if match else None
+
+
+def _short(key: ServerKey) -> str:
+    return f"{key[0]}.{key[1]}" if key[0] else str(key[1])
+
+
+def judge_alb(answers: Sequence[str], servers: Sequence[ServerKey], requests: int) -> Row:
     """PASS when every web server answered and no request failed."""
-    seen = [int(m.group(1)) for a in answers if (m := _WEB_ANSWER.search(a))]
+    seen = [key for a in answers if (key := answered(a)) is not None]
     failed = requests - len(seen)
     missing = sorted(set(servers) - set(seen))
-    counts = ", ".join(f"{n}:{seen.count(n)}" for n in sorted(set(seen))) or "none"
+    counts = ", ".join(f"{_short(k)}:{seen.count(k)}" for k in sorted(set(seen))) or "none"
     detail = f"{len(seen)}/{requests} answered (server:count {counts})"
     if missing:
-        detail += f"; never answered: {', '.join(map(str, missing))}"
+        detail += f"; never answered: {', '.join(map(_short, missing))}"
     if failed:
         detail += f"; {failed} failed"
     return Row("ALB alternates", "", not missing and failed == 0 and bool(servers), detail)

@@ -22,7 +22,7 @@ VARIANTS = {
         str(azs),
     ]
     for partition in ("aws", "aws-cn")
-    for architecture in ("single-vpc", "separated-vpc")
+    for architecture in ("single-vpc", "separated-vpc", "tgw-centralized")
     for azs in (2, 3)
 }
 

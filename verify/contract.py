@@ -16,8 +16,8 @@ from pathlib import Path
 
 from core import naming
 from core.sets import MAX_TEMPLATE_BYTES, TEMPLATE_LIMITS
+from verify import contract_transit, reader, timeouts
 from verify import files as set_files
-from verify import reader, timeouts
 from verify.errors import SetError
 from verify.evaluate import evaluate
 
@@ -63,7 +63,10 @@ def check_set(files: set_files.SetFiles) -> list[str]:
     findings += [f"{name}: no stack of the master uses this file" for name in unused_files(files)]
     findings += _check_limits(templates, files.sizes)
     if not findings:  # a set that breaks the contract is not evaluated further
-        findings += timeouts.problems(reader.read(evaluate(files)))
+        stacks = evaluate(files)
+        model = reader.read(stacks)
+        findings += timeouts.problems(model)
+        findings += contract_transit.problems(stacks, model)
     return findings
 
 
@@ -91,7 +94,7 @@ def _check_parameters(logical: str, stack: dict, master: dict, nested: dict) -> 
             yield f"{logical}: nested parameter {name} has no default and is not passed"
     master_params = master.get("Parameters", {})
     for name in sorted(set(passed) & set(declared)):
-        given = _given_type(passed[name], master_params)
+        given = _given_type(passed[name], master_params, master.get("Resources", {}))
         want = declared[name].get("Type", "String")
         if given is None:
             yield f"{logical}: {name} is fed by {passed[name]!r}, which the master does not define"
@@ -99,12 +102,12 @@ def _check_parameters(logical: str, stack: dict, master: dict, nested: dict) -> 
             yield f"{logical}: {name} is given a value of type {given} but is declared {want}"
 
 
-def _given_type(value, master_params: dict) -> str | None:
+def _given_type(value, master_params: dict, master_resources: dict) -> str | None:
     """Type of the value a master expression yields; None for a Ref to nothing."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
         ref = value["Ref"]
-        if ref.startswith("AWS::"):
-            return "String"
+        if ref.startswith("AWS::") or ref in master_resources:
+            return "String"  # a pseudo parameter, or the ID of a resource the master holds
         if ref in master_params:
             return value_type(master_params[ref].get("Type", "String"))
         return None

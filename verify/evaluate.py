@@ -13,11 +13,13 @@ from verify.cidr import fn_cidr
 from verify.errors import SetError
 from verify.files import SetFiles
 from verify.ipv6_values import Ipv6Blocks, vpc_ipv6_blocks
+from verify.launch_values import parameter_values
 
 MASTER_STACK = "Master"
 # What Fn::GetAZs yields: names that stand for the region's zones, in order.
 AZ_NAMES = tuple(f"az{i}" for i in range(6))
-_SUB_VAR = re.compile(r"\$\{([^}]+)\}")
+# A ${Name} or ${Name.Attribute} in Fn::Sub text.
+SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
 # GetAtt attributes that are one of the resource's own properties, so known before launch.
@@ -27,6 +29,12 @@ _ATTRIBUTE_PROPERTIES = {
     ("AWS::EC2::Subnet", "AvailabilityZone"): "AvailabilityZone",
     ("AWS::EC2::Subnet", "VpcId"): "VpcId",
 }
+
+
+def attribute_value(ref: str, attribute: str) -> str:
+    """What Fn::GetAtt of an attribute known only at launch (an instance's PrivateIp) evaluates
+    to: one symbolic string per resource and attribute, which readers may match back."""
+    return f"{ref}.{attribute}"
 
 
 class Unresolved(str):
@@ -146,7 +154,7 @@ class Stack:
         )
         if property_name is not None:
             return self.eval(self.resources[str(resource)].get("Properties", {}).get(property_name))
-        return f"{self.ref(str(resource))}.{attribute}"
+        return attribute_value(self.ref(str(resource)), str(attribute))
 
     def _sub(self, arg: object) -> object:
         text, variables = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
@@ -162,7 +170,7 @@ class Stack:
                 return str(self._getatt(name.split(".", 1)))
             return str(self._ref(name))
 
-        return _SUB_VAR.sub(one, str(text))
+        return SUB_VARIABLE.sub(one, str(text))
 
     def _select(self, arg: list) -> object:
         index, items = self.eval(arg[0]), self.eval(arg[1])
@@ -221,28 +229,6 @@ def _why(exc: Exception) -> str:
     return f"cannot evaluate ({type(exc).__name__}: {exc})"
 
 
-def _parameter_values(body: dict, given: dict[str, object]) -> dict[str, object]:
-    """A template's parameter values: given ones, else defaults, else unknown until launch."""
-    declared = body.get("Parameters", {})
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        raise SetError(f"--parameter {unknown[0]}: the master declares no such parameter")
-    values: dict[str, object] = {}
-    for name, spec in declared.items():
-        value = given.get(name, spec.get("Default"))
-        allowed = spec.get("AllowedValues")
-        if name in given and allowed and value not in [str(a) for a in allowed]:
-            raise SetError(f"--parameter {name}={value}: allowed values are {', '.join(allowed)}")
-        if value is None:  # required, with no value: fine until something needs it
-            value = Unresolved(f"<{name}>")
-        elif str(spec.get("Type", "")).startswith("List<") or spec.get("Type") == (
-            "CommaDelimitedList"
-        ):
-            value = [v.strip() for v in str(value).split(",")]
-        values[name] = value
-    return values
-
-
 def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[Stack]:
     """The master and every nested stack, parameters resolved, inputs before their users."""
     if files.broken:
@@ -251,7 +237,11 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
     outputs: dict[str, dict[str, object] | None] = {k: None for k in files.nested}
     try:
         master = Stack(
-            MASTER_STACK, files.master, body, _parameter_values(body, parameters or {}), outputs
+            MASTER_STACK,
+            files.master,
+            body,
+            parameter_values(body, parameters or {}, Unresolved),
+            outputs,
         )
     except SetError:
         raise
@@ -275,7 +265,7 @@ def evaluate(files: SetFiles, parameters: dict[str, str] | None = None) -> list[
                 raise SetError(f"{files.master}: {logical}: Parameters is not a mapping")
             try:
                 body = files.templates[nested]
-                values = {**_parameter_values(body, {}), **params}
+                values = {**parameter_values(body, {}, Unresolved), **params}
                 stack = Stack(logical, nested, body, values, ipv6=master.ipv6)
                 outputs[logical] = stack.outputs()
             except SetError:

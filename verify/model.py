@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from verify.model_transit import TgwAttachment, TgwRoute, TgwRouteTable, TransitGateway
+
 # Each route property names its target's kind. Readers decide which kinds they can follow; new
 # kinds (transit gateways, egress-only gateways) need no change here beyond this table.
 ROUTE_TARGETS = {
@@ -242,6 +244,16 @@ class SetModel:
     network_acls: dict[str, NetworkAcl] = field(default_factory=dict)
     acl_of_subnet: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # every resource id -> its label
+    # Transit gateways (verify/model_transit.py; the data path is in verify/transit.py).
+    transit_gateways: dict[str, TransitGateway] = field(default_factory=dict)
+    tgw_attachments: dict[str, TgwAttachment] = field(default_factory=dict)
+    tgw_tables: dict[str, TgwRouteTable] = field(default_factory=dict)
+    # attachment -> every TGW route table it is associated with, in template order (AWS: one)
+    tgw_associations: dict[str, list[str]] = field(default_factory=dict)
+    # TGW route table -> attachments propagating their VPC CIDR into it, in template order
+    tgw_propagations: dict[str, list[str]] = field(default_factory=dict)
+    # TGW route table -> its static routes (TransitGatewayRoute), in template order
+    tgw_routes: dict[str, list[TgwRoute]] = field(default_factory=dict)
     # Dual-stack (verify.read_ipv6): each VPC's and subnet's IPv6 block, egress-only gateways.
     ipv6: Ipv6 = field(default_factory=lambda: Ipv6())
 

@@ -1,6 +1,7 @@
 """What a rendered set will take from an account's quotas, counted from the set itself: Elastic
-IPs, VPCs, internet gateways, NAT gateways per zone, interface and GWLB endpoints per VPC, and
-instances by type (Auto Scaling groups at their MaxSize)."""
+IPs, VPCs, internet gateways, NAT gateways per zone, interface and GWLB endpoints per VPC, transit
+gateways with their route tables, attachments and routes, and instances by type (Auto Scaling
+groups at their MaxSize)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ class Needs:
     endpoints_per_vpc: int
     instances: dict[str, int] = field(default_factory=dict)  # instance type -> most running
     zones: int = 0  # distinct zones the set's subnets use
+    # Transit gateways, and the most route tables, attachments and routes (static and
+    # propagated) one of them holds.
+    transit_gateways: int = 0
+    transit_route_tables: int = 0
+    transit_attachments: int = 0
+    transit_routes: int = 0
 
     @property
     def instance_types(self) -> list[str]:
@@ -68,7 +75,35 @@ def count(stacks: list[evaluate.Stack]) -> Needs:
         endpoints_per_vpc=max(endpoints.values(), default=0),
         instances=dict(instances),
         zones=len({zone for zone in subnet_zone.values() if zone}),
+        **_transit(stacks),
     )
+
+
+def _transit(stacks: list[evaluate.Stack]) -> dict[str, int]:
+    """Per gateway: its route tables, its attachments, and its routes (each static route and
+    each propagation, which adds one route per attached VPC block)."""
+
+    def per_gateway(resource_type: str, key: str) -> int:
+        owners = Counter(
+            str(stack.props(logical).get(key))
+            for stack, logical in evaluate.each(stacks, resource_type)
+        )
+        return max(owners.values(), default=0)
+
+    routes = _count(stacks, "AWS::EC2::TransitGatewayRoute") + _count(
+        stacks, "AWS::EC2::TransitGatewayRouteTablePropagation"
+    )
+    attachments = per_gateway(
+        "AWS::EC2::TransitGatewayVpcAttachment", "TransitGatewayId"
+    ) + per_gateway("AWS::EC2::TransitGatewayAttachment", "TransitGatewayId")
+    return {
+        "transit_gateways": _count(stacks, "AWS::EC2::TransitGateway"),
+        "transit_route_tables": per_gateway(
+            "AWS::EC2::TransitGatewayRouteTable", "TransitGatewayId"
+        ),
+        "transit_attachments": attachments,
+        "transit_routes": routes,
+    }
 
 
 def of_directory(directory: Path, parameters: dict[str, str] | None = None) -> Needs:

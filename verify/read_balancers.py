@@ -4,8 +4,11 @@ attributes, GWLBs and ALBs with their listeners, endpoint services and GWLB endp
 from __future__ import annotations
 
 from verify.errors import SetError
+from verify.evaluate import attribute_value
 from verify.model import Alb, Endpoint, EndpointService, Gwlb, HealthCheck, TargetGroup
 from verify.read_context import ReadContext
+
+PRIVATE_IP = "PrivateIp"  # the instance attribute an IP target group lists
 
 
 def _attrs(items: object) -> dict[str, str]:
@@ -29,9 +32,18 @@ def _health(p: dict, gateway: bool) -> HealthCheck:
 def balancers(reader: ReadContext) -> None:
     """Target groups, listeners, GWLBs and ALBs, endpoint services and GWLB endpoints."""
     model = reader.model
+    # An IP target given as an instance's GetAtt PrivateIp (passed across stacks) is that host.
+    private_ips = {
+        attribute_value(stack.ref(logical), PRIVATE_IP): stack.ref(logical)
+        for stack in reader.stacks
+        for logical in stack.of_type("AWS::EC2::Instance")
+    }
     for logical, rid, p in reader.each("AWS::ElasticLoadBalancingV2::TargetGroup"):
         gateway = p.get("Protocol") == "GENEVE"
-        listed = tuple((str(t["Id"]), int(t.get("Port", 80))) for t in p.get("Targets", []))
+        listed = tuple(
+            (private_ips.get(str(t["Id"]), str(t["Id"])), int(t.get("Port", 80)))
+            for t in p.get("Targets", [])
+        )
         model.target_groups[rid] = TargetGroup(
             rid,
             logical,

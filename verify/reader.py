@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from verify import files as set_files
-from verify import read_balancers, read_filters, read_hosts, read_ipv6
+from verify import read_balancers, read_filters, read_hosts, read_ipv6, read_transit
 from verify.errors import SetError
 from verify.evaluate import READ_ERRORS, Stack, evaluate
 from verify.model import (
@@ -47,6 +47,7 @@ class SetReader(ReadContext):
             table = self.ident(p, "RouteTableId")
             model.routes.setdefault(table, []).append(self._route(logical, rid, p))
         self._gateways()
+        read_transit.transit(self)
         read_balancers.balancers(self)
         read_hosts.hosts(self)
         read_filters.security_groups(self)

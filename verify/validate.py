@@ -8,6 +8,7 @@ import ipaddress
 from collections import Counter
 
 from verify import validate_services as services
+from verify import validate_transit
 from verify.model import SetModel
 from verify.refusal import Refusal
 
@@ -29,6 +30,7 @@ def problems(net: SetModel) -> list[Refusal]:
         services.groups,
         services.listeners,
         services.network_acls,
+        validate_transit.problems,
     )
     for check in checks:
         found += check(net)

@@ -62,7 +62,15 @@ class FromValue:
     value: str
 
 
-Source = FromMaster | FromStack | FromPseudo | FromValue
+@dataclass(frozen=True)
+class FromMasterList:
+    """A nested parameter fed the master parameters `names` joined by commas: one input for
+    every spoke's block, so each spoke's template text is the same."""
+
+    names: tuple[str, ...]
+
+
+Source = FromMaster | FromStack | FromPseudo | FromValue | FromMasterList
 ROOT_STACK_PARAM = "RootStackName"
 VPC_NUMBER_PARAM = "VpcNumber"
 GENERIC_VPC_CIDR_PARAM = "VpcCidr"
@@ -74,7 +82,7 @@ def network_stack(vpc: Vpc) -> str:
         return naming.stack_id("Network")
     if vpc.role is VpcRole.INSPECTION:
         return naming.stack_id("Network", vpc.prefix)
-    return naming.stack_id("Vpc", vpc.prefix)
+    return naming.stack_id("Vpc", vpc.prefix)  # an application, spoke or ingress VPC
 
 
 @dataclass
@@ -148,10 +156,18 @@ class NestedBuilder:
         return self.output_of_stack(naming.stack_id(concern), output, type_, what)
 
     def output_of_stack(
-        self, stack: str, output: str, type_: str = "String", what: str = ""
+        self, stack: str, output: str, type_: str = "String", what: str = "", name: str = ""
     ) -> Ref:
+        """Input taken from another stack's output; `name` when several stacks give an output
+        of the same name (App2WebServer1PrivateIp)."""
         description = what or f"{output} from the {stack.removesuffix('Stack')} stack."
-        return self._declare(output, FromStack(stack, output), Type=type_, Description=description)
+        return self._declare(
+            name or output, FromStack(stack, output), Type=type_, Description=description
+        )
+
+    def master_list(self, name: str, names: tuple[str, ...], description: str) -> Ref:
+        """Input holding several master parameters' values, comma-separated."""
+        return self._declare(name, FromMasterList(names), Type="String", Description=description)
 
     def vpc_ref(self, vpc: Vpc):
         if vpc.name in self.local:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Sub, ec2
 
 from core import naming
-from generator.model import ComponentKind, Tier, Topology
+from generator.model import ComponentKind, Tier, Topology, VpcRole
 from generator.stacks.base import Nested, NestedBuilder
 from generator.stacks.instances import WINDOWS_ROOT_DEVICE, encrypted_root, imdsv2
 from generator.stacks.ipv6_network import subnet_block
@@ -25,17 +25,26 @@ def build(topology: Topology, catalogue: dict) -> Nested:
     (subnet,) = bastion.subnets
     vpc = topology.vpc(bastion.vpc)
     egress = [rule("tcp", 443, "0.0.0.0/0", "HTTPS out for Session Manager and updates")]
-    egress += [
-        icmp_echo(builder.subnet_cidr(s), f"Ping the web server in {naming.subnet_label(s)}")
-        for s in topology.tier(Tier.APPLICATION, vpc.name)
-    ]
-    egress += per_subnet(
-        builder,
-        "tcp",
-        80,
-        topology.tier(Tier.APPLICATION, vpc.name),
-        lambda where: f"HTTP to the web server in {where}, through the GWLB",
-    )
+    if topology.transit is not None:
+        # Every spoke, one rule per VPC: per subnet, twenty spokes would pass the group's limit.
+        for spoke in topology.vpcs_of(VpcRole.APPLICATION):
+            block = builder.vpc_cidr(spoke)
+            egress += [
+                icmp_echo(block, f"Ping the web servers of {spoke.label}"),
+                rule("tcp", 80, block, f"HTTP to the web servers of {spoke.label}, inspected"),
+            ]
+    else:
+        egress += [
+            icmp_echo(builder.subnet_cidr(s), f"Ping the web server in {naming.subnet_label(s)}")
+            for s in topology.tier(Tier.APPLICATION, vpc.name)
+        ]
+        egress += per_subnet(
+            builder,
+            "tcp",
+            80,
+            topology.tier(Tier.APPLICATION, vpc.name),
+            lambda where: f"HTTP to the web server in {where}, through the GWLB",
+        )
     apps = topology.tier(Tier.APPLICATION, vpc.name)
     egress += [
         *rule6(builder, "tcp", 443, ANYWHERE6, "HTTPS out over IPv6"),

@@ -1,13 +1,14 @@
-"""Nested-InspectionRoutes (single-vpc): the routes whose next hop is a GWLB endpoint, added once
-both the route tables (Network stack) and the endpoints (GWLB stack) exist. An application VPC of
-separated-vpc builds its tables, endpoints and these routes in one template instead."""
+"""Nested-InspectionRoutes (single-vpc, tgw-centralized): the routes whose next hop is a GWLB
+endpoint, added once both the route tables (the VPC's network stack) and the endpoints (GWLB
+stack) exist. An application VPC of separated-vpc builds its tables, endpoints and these routes
+in one template instead."""
 
 from __future__ import annotations
 
 from core import naming
 from generator.model import TargetKind, Topology, Vpc
 from generator.stacks import ipv6_network
-from generator.stacks.base import Nested, NestedBuilder
+from generator.stacks.base import Nested, NestedBuilder, network_stack
 from generator.stacks.routes import add_routes
 
 CONCERN = "InspectionRoutes"
@@ -32,24 +33,25 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
             continue
         if not any(r.target.kind is TargetKind.GWLB_ENDPOINT for r in table.routes):
             continue
-        table_ref = builder.output_of(
-            "Network", naming.resource_output(naming.route_table_id(table.subnet))
+        table_ref = builder.output_of_stack(
+            network_stack(vpc), naming.resource_output(naming.route_table_id(table.subnet))
         )
         add_routes(builder, table, table_ref, {TargetKind.GWLB_ENDPOINT}, target)
-    ipv6_network.add_routes(
-        builder,
-        vpc,
-        TargetKind.GWLB_ENDPOINT,
-        lambda subnet: builder.output_of(
-            "Network", naming.resource_output(naming.route_table_id(subnet))
-        ),
-        target,
-    )
-    ipv6_network.add_edge_table(
-        builder,
-        vpc,
-        builder.vpc_ref(vpc),
-        builder.output_of("Network", naming.INTERNET_GATEWAY_OUTPUT),
-        target,
-    )
+    if ipv6_network.offered(builder):  # dual-stack: the same routes for IPv6, and the edge table
+        ipv6_network.add_routes(
+            builder,
+            vpc,
+            TargetKind.GWLB_ENDPOINT,
+            lambda subnet: builder.output_of_stack(
+                network_stack(vpc), naming.resource_output(naming.route_table_id(subnet))
+            ),
+            target,
+        )
+        ipv6_network.add_edge_table(
+            builder,
+            vpc,
+            builder.vpc_ref(vpc),
+            builder.output_of_stack(network_stack(vpc), naming.INTERNET_GATEWAY_OUTPUT),
+            target,
+        )
     return builder.done()

@@ -3,23 +3,35 @@ and the outputs a user needs after launch."""
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, Not, Output, Parameter, Ref, Template, cloudformation
+from troposphere import Equals, GetAtt, Join, Not, Output, Parameter, Ref, Template, cloudformation
 
 from core import naming
 from core.partitions import Partition
 from core.sets import METADATA_KEY
 from generator.model import Topology
-from generator.stacks.base import FromMaster, FromPseudo, FromStack, FromValue, Nested
+from generator.stacks.base import (
+    FromMaster,
+    FromMasterList,
+    FromPseudo,
+    FromStack,
+    FromValue,
+    Nested,
+)
 from generator.stacks.param_spec import ParamSpec
 
 # Nested outputs that the master repeats for the user, by concern (None: all of them).
 SURFACED: dict[str, tuple[str, ...] | None] = {
     "Web": None,
     "AppVpc": ("AlbUrl", "WebServer"),  # names starting with these
+    "IngressVpc": ("AlbUrl",),
+    "SpokeVpc": ("WebServer",),
     "Bastion": None,
     "Appliances": None,
     "GWLB": ("EndpointServiceName",),
 }
+# Of a spoke's servers, what smoke tests and people use: twenty spokes of three zones stay
+# within the master's 200 outputs.
+SPOKE_FIELDS = (naming.ID_OUTPUT, naming.SESSION_COMMAND_OUTPUT)
 # Said of every application VPC but the bastion's.
 NO_BASTION = " No bastion in this VPC: use Session Manager (the bastion is in application VPC 1)."
 
@@ -35,7 +47,8 @@ def build(
         Description=(
             f"GWLB inspection quickstart ({topology.architecture}, {_scale(topology)}"
             f"{partition.name} partition). Creates a Gateway Load Balancer, appliances, NAT "
-            "gateways, an ALB and EC2 instances, which are billed while the stack exists."
+            f"gateways, {'a transit gateway, ' if topology.transit else ''}an ALB and EC2 "
+            "instances, which are billed while the stack exists."
         )
     )
     template.set_version()
@@ -66,7 +79,8 @@ def build(
 
 def _scale(topology: Topology) -> str:
     apps = len(topology.application_vpcs)
-    vpcs = f"{apps} application VPC{'s' if apps > 1 else ''}, " if len(topology.vpcs) > 1 else ""
+    kind = "spoke" if topology.transit else "application"
+    vpcs = f"{apps} {kind} VPC{'s' if apps > 1 else ''}, " if len(topology.vpcs) > 1 else ""
     return f"{vpcs}{topology.az_count} AZ, "
 
 
@@ -74,6 +88,13 @@ def _add_parameters(
     template: Template, nested: list[Nested], catalogue: dict[str, ParamSpec]
 ) -> None:
     used = {s.name for n in nested for s in n.sources.values() if isinstance(s, FromMaster)}
+    used |= {
+        name
+        for n in nested
+        for s in n.sources.values()
+        if isinstance(s, FromMasterList)
+        for name in s.names
+    }
     for name, spec in catalogue.items():
         if name not in used:
             continue
@@ -89,6 +110,8 @@ def _source_value(source):
         return GetAtt(source.stack, naming.nested_output_attribute(source.output))
     if isinstance(source, FromValue):
         return source.value
+    if isinstance(source, FromMasterList):
+        return Join(",", [Ref(name) for name in source.names])
     raise TypeError(f"unknown parameter source {source!r}")
 
 
@@ -117,8 +140,11 @@ def _add_outputs(template: Template, nested: list[Nested]) -> None:
         for name, output in item.template.outputs.items():
             if wanted is not None and not name.startswith(wanted):
                 continue
+            parsed = naming.parse_web_server_output(name)
+            if item.concern == "SpokeVpc" and parsed and parsed[2] not in SPOKE_FIELDS:
+                continue
             description = output.properties.get("Description", name)
-            if item.prefix.startswith("App") and item.prefix != "App1":
+            if item.concern == "AppVpc" and item.prefix != naming.app_prefix(1):
                 description += NO_BASTION
             template.add_output(
                 Output(

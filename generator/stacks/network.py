@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, ec2
 
 from core import naming
 from generator.model import ComponentKind, Route, TargetKind, Topology, Vpc
-from generator.stacks import ipv6_network
+from generator.stacks import ipv6_network, transit
 from generator.stacks.base import VPC_ID, Nested, NestedBuilder
 from generator.stacks.routes import add_routes
 
@@ -33,20 +33,23 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict, export_route_tables: bo
 
 
 def add_network(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool = False) -> None:
-    """Everything of one VPC's network except the routes through GWLB endpoints."""
+    """Everything of one VPC's network except the routes through GWLB endpoints: with a
+    transit gateway, the VPC's attachment and its routes to the gateway too."""
     _add_vpc(builder, vpc)
     ipv6_network.add_vpc_block(builder, vpc)
     _add_subnets(builder, vpc, export_route_tables)
     _add_gateways(builder, vpc)
-    add_vpc_routes(
-        builder, vpc, {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY}, _gateway_ref
-    )
+    kinds = {TargetKind.INTERNET_GATEWAY, TargetKind.NAT_GATEWAY}
+    if builder.topology.transit is not None:
+        transit.add_attachment(builder, vpc)
+        kinds.add(TargetKind.TRANSIT_GATEWAY)
+    add_vpc_routes(builder, vpc, kinds, lambda route: _gateway_ref(builder, route))
     ipv6_network.add_routes(
         builder,
         vpc,
         TargetKind.INTERNET_GATEWAY,
         lambda subnet: Ref(naming.route_table_id(subnet)),
-        _gateway_ref,
+        lambda route: _gateway_ref(builder, route),
     )
     if export_route_tables and ipv6_network.offered(builder):  # the edge table is elsewhere
         builder.output(
@@ -54,9 +57,11 @@ def add_network(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool = Fa
         )
 
 
-def _gateway_ref(route: Route):
+def _gateway_ref(builder: NestedBuilder, route: Route):
     if route.target.kind is TargetKind.INTERNET_GATEWAY:
         return Ref("InternetGateway")
+    if route.target.kind is TargetKind.TRANSIT_GATEWAY:
+        return transit.gateway_ref(builder)
     return Ref(naming.nat_id(route.target.az))
 
 
@@ -73,7 +78,11 @@ def add_vpc_routes(
             Ref(naming.route_table_id(table.subnet)),
             kinds,
             target,
-            depends_on={TargetKind.INTERNET_GATEWAY: "InternetGatewayAttachment"},
+            # A route to a gateway the VPC is not attached to yet is refused.
+            depends_on={
+                TargetKind.INTERNET_GATEWAY: "InternetGatewayAttachment",
+                TargetKind.TRANSIT_GATEWAY: naming.TRANSIT_ATTACHMENT_ID,
+            },
         )
 
 
@@ -89,6 +98,9 @@ def _add_vpc(builder: NestedBuilder, vpc: Vpc) -> None:
             Tags=builder.tags(label or "VPC"),
         )
     )
+    builder.output("VpcId", Ref(VPC_ID), "ID of the VPC.")
+    if not builder.topology.placed(ComponentKind.INTERNET_GATEWAY, vpc.name):
+        return  # a spoke: its internet is the inspection VPC's
     template.add_resource(
         ec2.InternetGateway("InternetGateway", Tags=builder.tags(label, "internet gateway"))
     )
@@ -99,7 +111,6 @@ def _add_vpc(builder: NestedBuilder, vpc: Vpc) -> None:
             InternetGatewayId=Ref("InternetGateway"),
         )
     )
-    builder.output("VpcId", Ref(VPC_ID), "ID of the VPC.")
 
 
 def _add_subnets(builder: NestedBuilder, vpc: Vpc, export_route_tables: bool) -> None:

@@ -1,4 +1,6 @@
-"""Renders model routes as AWS::EC2::Route resources; one table maps target kinds to properties."""
+"""Renders model routes as AWS::EC2::Route resources; one table maps target kinds to properties.
+A destination that is one subnet's or one VPC's block follows that block as the template spells
+it."""
 
 from __future__ import annotations
 
@@ -13,17 +15,21 @@ ROUTE_PROPERTY = {
     TargetKind.INTERNET_GATEWAY: "GatewayId",
     TargetKind.NAT_GATEWAY: "NatGatewayId",
     TargetKind.GWLB_ENDPOINT: "VpcEndpointId",
+    TargetKind.TRANSIT_GATEWAY: "TransitGatewayId",
 }
 TARGET_WORD = {
     TargetKind.INTERNET_GATEWAY: "Igw",
     TargetKind.NAT_GATEWAY: "Nat",
     TargetKind.GWLB_ENDPOINT: "Gwlbe",
+    TargetKind.TRANSIT_GATEWAY: "Tgw",
 }
 
 
 def destination_word(route: Route) -> str:
     if route.destination_subnet is not None:
         return naming.subnet_id(route.destination_subnet)
+    if route.destination_vpc is not None:
+        return route.destination_vpc.name
     return "Internet" if route.destination == "0.0.0.0/0" else route.destination
 
 
@@ -64,8 +70,10 @@ def add_routes(
 
 
 def destination(builder, route: Route):
-    """A subnet-exact destination follows that subnet's block as the template spells it (its
-    parameter, or its slice of the VPC's block); others are literal."""
+    """A subnet-exact destination follows that subnet's block (its parameter, or its slice of the
+    VPC's block), a VPC-exact one that VPC's parameter; others are literal."""
     if route.destination_subnet is not None:
         return builder.subnet_cidr(route.destination_subnet)
+    if route.destination_vpc is not None:
+        return builder.vpc_cidr(route.destination_vpc)
     return route.destination

@@ -43,8 +43,13 @@ def add_web(builder: NestedBuilder, vpc: Vpc, profile) -> None:
     WebSignalPolicy that lets `profile`'s role signal it."""
     vpc_id = builder.vpc_ref(vpc)
     _add_security_groups(builder, vpc, vpc_id)
-    _add_servers(builder, vpc, profile)
-    _add_load_balancer(builder, vpc, vpc_id)
+    add_servers(builder, vpc, profile)
+    servers = builder.topology.placed(ComponentKind.WEB_SERVER, vpc.name)
+    targets = [
+        elb.TargetDescription(Id=Ref(naming.web_server_id(s.subnets[0].az)), Port=HTTP)
+        for s in servers
+    ]
+    add_load_balancer(builder, vpc, vpc_id, targets, "instance")
 
 
 def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
@@ -109,7 +114,9 @@ def _add_security_groups(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
     )
 
 
-def _add_servers(builder: NestedBuilder, vpc: Vpc, profile) -> None:
+def add_servers(builder: NestedBuilder, vpc: Vpc, profile, after: tuple[str, ...] = ()) -> None:
+    """One web server per AZ with its outputs; `after` names what else in this template its
+    first packets need."""
     where = builder.vpc_label(vpc)
     for server in builder.topology.placed(ComponentKind.WEB_SERVER, vpc.name):
         (subnet,) = server.subnets
@@ -130,7 +137,7 @@ def _add_servers(builder: NestedBuilder, vpc: Vpc, profile) -> None:
                 CreationPolicy=CreationPolicy(
                     ResourceSignal=ResourceSignal(Count=1, Timeout="PT20M")
                 ),
-                DependsOn=["WebSignalPolicy", *_path_in_this_template(builder, subnet)],
+                DependsOn=["WebSignalPolicy", *_path_in_this_template(builder, subnet), *after],
             )
         )
         builder.output(
@@ -176,13 +183,17 @@ def _path_in_this_template(builder: NestedBuilder, subnet: Subnet) -> list[str]:
             towards = route.destination_subnet == subnet
             if own_table or own_egress or towards:
                 needed.append(route_id(table, route))
-    return [*needed, naming.nat_id(subnet.az)]
+    nats = topology.placed(ComponentKind.NAT_GATEWAY, subnet.vpc)
+    return needed + [naming.nat_id(nat.subnets[0].az) for nat in nats if nat.az == subnet.az]
 
 
-def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
+def add_load_balancer(
+    builder: NestedBuilder, vpc: Vpc, vpc_id, targets: list, target_type: str
+) -> None:
+    """The internet-facing ALB of `vpc` (its AlbSecurityGroup must exist), forwarding HTTP to
+    `targets`: instances in its VPC, or addresses in other VPCs (target type ip)."""
     template = builder.template
     alb = builder.topology.one(ComponentKind.ALB, vpc.name)
-    servers = builder.topology.placed(ComponentKind.WEB_SERVER, vpc.name)
     where = builder.vpc_label(vpc)
     template.add_resource(
         elb.LoadBalancer(
@@ -208,12 +219,9 @@ def _add_load_balancer(builder: NestedBuilder, vpc: Vpc, vpc_id) -> None:
             Protocol="HTTP",
             Port=HTTP,
             VpcId=vpc_id,
-            TargetType="instance",
+            TargetType=target_type,
             HealthCheckPath="/",
-            Targets=[
-                elb.TargetDescription(Id=Ref(naming.web_server_id(s.subnets[0].az)), Port=HTTP)
-                for s in servers
-            ],
+            Targets=targets,
             Tags=builder.tags(where, "web target group"),
         )
     )

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.set_helpers import ALL_SETS, COMMITTED, REPO, load_set
+from tests.set_helpers import COMMITTED, REPO, SEPARATED_SETS, SETS, load_set
 from verify import reader, routepath
 
 DUAL = {"IpAddressType": "dualstack"}
+# The architectures that offer dual-stack (generator.ipv6.ARCHITECTURES).
+ALL_SETS = SETS + SEPARATED_SETS
 
 
 def _model(partition, architecture, params=None):
@@ -123,20 +125,22 @@ def test_cfn_lint_is_clean_with_dualstack_as_the_launch_value(tmp_path: Path):
     regions of .cfnlintrc."""
     copied = tmp_path / "output"
     shutil.copytree(COMMITTED, copied)
-    for master in copied.rglob("CN-GWLB.yml"):
-        text = master.read_text()
+    offering = [COMMITTED / p / a / "CN-GWLB.yml" for p, a in ALL_SETS]
+    for master in offering:
+        target = copied / master.relative_to(COMMITTED)
+        text = target.read_text()
         changed = re.sub(
             r"(  IpAddressType:\n(?:    .*\n)*?    Default: )ipv4", r"\1dualstack", text, count=1
         )
         assert changed != text
-        master.write_text(changed)
+        target.write_text(changed)
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "cfn-lint"),
             "--config-file",
             str(REPO / ".cfnlintrc"),
             "--",
-            *map(str, sorted(copied.rglob("*.yml"))),
+            *map(str, sorted(f for p, a in ALL_SETS for f in (copied / p / a).glob("*.yml"))),
         ],
         capture_output=True,
         text=True,
@@ -153,3 +157,15 @@ def test_a_value_cloudformation_would_refuse_is_one_error_line(capsys):
     (line,) = captured.err.strip().splitlines()
     assert line.startswith("error: ") and "ipv4, dualstack" in line
     assert captured.out == ""
+
+
+def test_tgw_centralized_offers_no_dual_stack_and_says_so(capsys):
+    """Its transit gateway would need IPv6 routes and attachments of its own: the set offers no
+    IpAddressType, and asking for one is one error line."""
+    sets = sorted(COMMITTED.glob("*/tgw-centralized"))
+    assert sets
+    for directory in sets:
+        assert "IpAddressType" not in load_set(directory)["CN-GWLB.yml"]["Parameters"]
+        assert routepath.main([str(directory), "--parameter", "IpAddressType=dualstack"]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("error: ") and "IpAddressType" in line

@@ -20,8 +20,9 @@ def test_four_tiers_per_az_inside_the_vpc_and_disjoint(azs):
     assert all(b.subnet_of(vpc) for b in blocks)
     for i, a in enumerate(blocks):
         assert not any(a.overlaps(b) for b in blocks[i + 1 :])
-    for tier in Tier:
+    for tier in (Tier.PUBLIC, Tier.ENDPOINT, Tier.APPLIANCE, Tier.APPLICATION):
         assert [s.az for s in model.tier(tier)] == list(range(azs))
+    assert model.tier(Tier.TRANSIT) == ()  # only tgw-centralized attaches a transit gateway
 
 
 def test_default_plan_is_the_documented_one():

@@ -15,8 +15,14 @@ CIDR = "198.51.100.9/32"
 
 
 def declared(directory: Path, resource_type: str) -> int:
-    """Resources of a type in the set's text, counted apart from the code under test."""
-    return sum(p.read_text().count(f"Type: {resource_type}\n") for p in directory.glob("*.yml"))
+    """Resources of a type in the set's text, counted apart from the code under test: each
+    nested template as often as the master names it (one spoke template, many spokes)."""
+    master = (directory / "CN-GWLB.yml").read_text()
+    total = 0
+    for path in directory.glob("*.yml"):
+        uses = 1 if path.name == "CN-GWLB.yml" else master.count(f"TemplateURL: {path.name}\n")
+        total += uses * path.read_text().count(f"Type: {resource_type}\n")
+    return total
 
 
 def rows(out: str) -> dict[str, list[dict[str, str]]]:
@@ -41,7 +47,11 @@ def test_the_table_for_each_architecture(admin, operate):
     code, out, err = operate("preflight", "--region", region)
     assert (code, err) == (0, "")
     tables = rows(out)
-    assert sorted(Path(d).name for d in tables) == ["separated-vpc", "single-vpc"]
+    assert sorted(Path(d).name for d in tables) == [
+        "separated-vpc",
+        "single-vpc",
+        "tgw-centralized",
+    ]
     vpcs_in_use = len(admin("ec2", region).describe_vpcs()["Vpcs"])
     for directory, found in tables.items():
         by_code = {row["code"]: row for row in found}
@@ -51,13 +61,53 @@ def test_the_table_for_each_architecture(admin, operate):
         assert by_code["L-F678F1CE"]["need"] == str(declared(Path(directory), "AWS::EC2::VPC"))
         assert by_code["L-F678F1CE"]["in_use"] == str(vpcs_in_use)
         assert by_code["L-29B6F2EB"]["limit"] == "50"  # moto's vpc default, as recorded there
+        gateways = declared(Path(directory), "AWS::EC2::TransitGateway")
+        assert by_code["L-A2478D36"]["need"] == str(gateways)
+        tables_per_gateway = declared(Path(directory), "AWS::EC2::TransitGatewayRouteTable")
+        assert by_code["L-43872EB7"]["need"] == str(tables_per_gateway)
+
+
+def test_preflight_counts_the_transit_gateways_attachments_and_routes(operate):
+    code, out, _ = operate(
+        "preflight", "--region", "us-west-1", "--architecture", "tgw-centralized"
+    )
+    assert code == 0
+    directory = next(iter(rows(out)))
+    # One attachment per VPC: the inspection VPC, the ingress VPC and each spoke's stack, all
+    # made from one template.
+    master = (Path(directory) / "CN-GWLB.yml").read_text()
+    spokes = master.count("TemplateURL: Nested-SpokeVpc.yml")
+    assert spokes == 2
+    fixed = {
+        line.split("  ")[0].strip(): line.split()
+        for line in out.splitlines()
+        if line.startswith(("Attachments per", "Routes per"))
+    }
+    assert fixed["Attachments per transit gateway"][-6:] == [
+        "-",
+        str(spokes + 2),
+        "0",
+        "5000",
+        "OK",
+        "(fixed)",
+    ]
+    # two static routes (spokes and ingress tables to inspection); the spokes' and the ingress
+    # VPC's blocks propagated
+    assert fixed["Routes per transit gateway (static and propagated)"][-6:] == [
+        "-",
+        str(2 + spokes + 1),
+        "0",
+        "10000",
+        "OK",
+        "(fixed)",
+    ]
 
 
 def test_the_china_partition_reads_its_own_sets(operate):
     code, out, err = operate("preflight", "--region", "cn-northwest-1", "--json")
     records = [json.loads(line) for line in out.splitlines()]
     titles = [r["title"] for r in records if r["kind"] == "quotas"]
-    assert len(titles) == 2 and all("/aws-cn/" in title for title in titles)
+    assert len(titles) == 3 and all("/aws-cn/" in title for title in titles)
     assert records[-1]["kind"] == "result" and records[-1]["exit_code"] == code == 0
 
 

@@ -64,10 +64,11 @@ def test_applications_from_single_and_separated_outputs():
 
 
 def test_alb_judge_needs_every_server_and_no_failure():
-    assert judge_alb(["web server 1", "web server 2"] * 3, [1, 2], 6).passed
-    only_one = judge_alb(["web server 1"] * 6, [1, 2], 6)
+    both = [(0, 1), (0, 2)]
+    assert judge_alb(["web server 1", "web server 2"] * 3, both, 6).passed
+    only_one = judge_alb(["web server 1"] * 6, both, 6)
     assert not only_one.passed and "never answered: 2" in only_one.detail
-    one_failed = judge_alb(["web server 1", "web server 2", ""], [1, 2], 3)
+    one_failed = judge_alb(["web server 1", "web server 2", ""], both, 3)
     assert not one_failed.passed and "1 failed" in one_failed.detail
     assert one_failed.detail.startswith("2/3 answered (server:count 1:1, 2:1)")
 
@@ -149,7 +150,17 @@ def test_alb_script_takes_the_addresses_in_turn(stubs):
     assert [a.split(" (")[0] for a in answers] == ["web server 1", "web server 2"] * 2 + [
         "web server 1"
     ]
-    assert judge_alb(answers[:4], [1, 2], 4).passed
+    assert judge_alb(answers[:4], [(0, 1), (0, 2)], 4).passed
+
+
+def test_alb_judge_tells_servers_of_different_vpcs_apart():
+    # One ALB in front of two spokes (tgw-centralized): server 1 of VPC 1 is not server 1 of 2.
+    keys = [(1, 1), (2, 1)]
+    pages = ["web server 1 in application VPC 1"] * 4
+    row = judge_alb(pages, keys, 4)
+    assert not row.passed and "never answered: 2.1" in row.detail
+    pages += ["web server 1 in application VPC 2"] * 4
+    assert judge_alb(pages, keys, 8).passed
 
 
 def test_internet_script_under_stubs(stubs):
@@ -205,16 +216,23 @@ class ScriptedSsm:
 def smoke_stack(admin):
     """Create the stand-in stack in a region; register the web servers in their target group."""
 
-    def make(region, prefix=""):
+    def make(region, prefix="", spokes=False):
         name = f"smk-{uuid.uuid4().hex[:8]}"
         cfn = admin("cloudformation", region)
         resources_part, outputs_part = SMOKE_STACK.read_text().split("Outputs:\n")
         # separated-vpc names each application VPC's outputs App<k>...
         outputs_part = outputs_part.replace("  WebServer", f"  {prefix}WebServer")
         outputs_part = outputs_part.replace("  AlbUrl", f"  {prefix}AlbUrl")
+        if spokes:  # tgw-centralized: server 1 of spoke 1, server 2 of spoke 2, one ALB
+            outputs_part = outputs_part.replace("  WebServer1Id", "  App1WebServer1Id")
+            outputs_part = outputs_part.replace("  WebServer2Id", "  App2WebServer2Id")
+            outputs_part = outputs_part.replace("  AlbUrl", "  IngressAlbUrl")
         cfn.create_stack(StackName=name, TemplateBody=f"{resources_part}Outputs:\n{outputs_part}")
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
         outputs = {o["OutputKey"].removeprefix(prefix): o["OutputValue"] for o in stack["Outputs"]}
+        if spokes:  # the stand-in's own names, for the registration below
+            outputs["WebServer1Id"] = outputs["App1WebServer1Id"]
+            outputs["WebServer2Id"] = outputs["App2WebServer2Id"]
         resources = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
             for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
@@ -314,6 +332,68 @@ def test_smoke_of_a_separated_set_names_each_application_vpc(operate, moto_url, 
     assert any(t.startswith("ALB alternates") and outputs["AlbUrl"] in t for t in targets)
     assert any(f"App1 web server 1 ({outputs['WebServer1Id']})" in t for t in targets)
     assert any(f"App1 web server 2 ({outputs['WebServer2Id']})" in t for t in targets)
+
+
+def test_smoke_of_spokes_checks_the_shared_alb_and_east_west(admin, operate, moto_url, smoke_stack):
+    name, outputs, _ = smoke_stack("us-east-1", spokes=True)
+    ec2 = admin("ec2", "us-east-1")
+    one, two = outputs["App1WebServer1Id"], outputs["App2WebServer2Id"]
+    described = ec2.describe_instances(InstanceIds=[one, two])["Reservations"]
+    address = {i["InstanceId"]: i["PrivateIpAddress"] for r in described for i in r["Instances"]}
+    page = {
+        address[one]: "web server 1 in application VPC 1",
+        address[two]: "web server 2 in application VPC 2",
+    }
+    fetched = []
+
+    def east_west(instance, script):
+        (ip,) = re.findall(r"http://([0-9.]+)/", script)
+        fetched.append((instance, ip))
+        return ok(page[ip] + "\n")
+
+    pages = itertools.cycle(page.values())
+    code, out, err = operate(
+        "smoke",
+        "--stack",
+        name,
+        "--region",
+        "us-east-1",
+        clients=smoke_clients(moto_url, ScriptedSsm({**answers(), "east-west": east_west})),
+        fetch=lambda url, timeout: next(pages),
+    )
+    assert (code, err) == (0, ""), out
+    rows = table(out)
+    alb = [rest for _, rest in rows if rest.startswith("ALB alternates")]
+    assert len(alb) == 1 and outputs["IngressAlbUrl"] in alb[0]
+    assert "server:count 1.1:4, 2.2:4" in alb[0]
+    # Each spoke's server fetched the other's page by its private address, through the TGW.
+    assert sorted(fetched) == sorted([(one, address[two]), (two, address[one])])
+    east = [(v, rest) for v, rest in rows if rest.startswith("east-west")]
+    assert [v for v, _ in east] == ["PASS", "PASS"]
+    assert "App1 web server 1 -> App2 web server 2" in east[0][1]
+
+
+def test_smoke_of_spokes_fails_when_the_wrong_server_answers(admin, operate, moto_url, smoke_stack):
+    name, outputs, _ = smoke_stack("us-east-1", spokes=True)
+    pages = itertools.cycle(
+        ["web server 1 in application VPC 1", "web server 2 in application VPC 2"]
+    )
+
+    def wrong(instance, script):  # the request never left its own VPC
+        return ok("web server 1 in application VPC 1\n")
+
+    code, out, _ = operate(
+        "smoke",
+        "--stack",
+        name,
+        "--region",
+        "us-east-1",
+        clients=smoke_clients(moto_url, ScriptedSsm({**answers(), "east-west": wrong})),
+        fetch=lambda url, timeout: next(pages),
+    )
+    assert code == 1
+    east = [(v, rest) for v, rest in table(out) if rest.startswith("east-west")]
+    assert east[0][0] == "FAIL" and "answered by App1 web server 1" in east[0][1]
 
 
 def test_smoke_in_china_asks_the_alb_from_inside_the_vpc(admin, operate, moto_url, smoke_stack):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.verify.tgw_fixture import TGW_SET
 from verify import needs
 from verify.errors import SetError
 
@@ -100,3 +101,15 @@ def test_a_hand_written_set_counts_groups_and_names_what_it_cannot_read(tmp_path
     (tmp_path / "main.yaml").write_text(HAND_WRITTEN)
     with pytest.raises(SetError, match="main.yaml: Box: instance type"):
         needs.of_directory(tmp_path)
+
+
+def test_the_hand_written_tgw_set_counts_its_gateway_parts():
+    found = needs.of_directory(TGW_SET)
+    # One TGW; spokes, inspection and ingress tables; inspection, ingress (the older attachment
+    # type) and two spoke attachments; two static routes and three propagations.
+    assert (
+        found.transit_gateways,
+        found.transit_route_tables,
+        found.transit_attachments,
+        found.transit_routes,
+    ) == (1, 3, 4, 5)
