@@ -37,12 +37,14 @@ FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "lc": 3,
 # The text: the LZMA2 stream as one big number written in base 93, the printable ASCII
 # characters but "$" (so no "${" for Fn::Sub to misread) and space: 1.224 characters per byte,
 # where base64 takes 1.333 and ASCII85 1.25. The stream's first byte is never 0 (LZMA2 chunks
-# start with 1, 2 or 0x80-0xFF), so the number's length gives the stream's.
+# start with 1, 2 or 0x80-0xFF), so the number's length gives the stream's. The one-liner names
+# lzma's constants by value (liblzma's ABI: LZMA_FORMAT_RAW 3, LZMA_FILTER_LZMA2 0x21), and
+# passes lzma.decompress(data, format, memlimit, filters) positionally: 30 bytes less user data.
 DIGITS = "".join(c for c in map(chr, range(33, 127)) if c != "$")
 UNPACK_CODE = (
     "import functools,lzma,os,sys;a,r=sys.argv[1:];n=functools.reduce(lambda n,c:n*93+c-33-(c>36)"
     ",open(a,'rb').read().strip(),0);d=lzma.decompress(n.to_bytes(n.bit_length()+7>>3,'big'),"
-    "lzma.FORMAT_RAW,filters=[{'id':lzma.FILTER_LZMA2}]).split(b'\\0');r+='/appliance/';"
+    "3,None,[{'id':33}]).split(b'\\0');r+='/appliance/';"
     "os.makedirs(r,exist_ok=True);[open(r+f.decode(),'wb').write(s)for f,s in zip(d[::2],d[1::2])]"
 )
 UNPACK = ["python3", "-c", UNPACK_CODE, ENCODED_PATH, INSTALL_ROOT]
@@ -230,16 +232,53 @@ def pack(modules: dict[str, str]) -> str:
     return base93(compress(modules))
 
 
+def import_order(sources: dict[str, str]) -> list[str]:
+    """Module file names, each after the package's modules it imports (`from .x import`), ties
+    by name: LZMA then finds a module's names already in its window (about 30 bytes less)."""
+    needs = {
+        name: {
+            f"{node.module}.py"
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        }
+        & set(sources)
+        for name, text in sources.items()
+    }
+    order: list[str] = []
+    while len(order) < len(needs):
+        ready = sorted(n for n, deps in needs.items() if n not in order and deps <= set(order))
+        if not ready:
+            raise ValueError(f"circular imports among {sorted(set(needs) - set(order))}")
+        order.append(ready[0])
+    return order
+
+
+def compact_policy(text: str) -> str:
+    """The policy document with no optional spaces, one rule a line: the same JSON for fewer
+    user data bytes, still readable on the instance."""
+    doc = json.loads(text)
+    rules = doc.pop("rules", None)
+    head = json.dumps(doc, separators=(",", ":"))[:-1]
+    if rules is None:
+        return head + "}\n"
+    lines = ",\n".join(json.dumps(r, separators=(",", ":")) for r in rules)
+    return f'{head}{"," if doc else ""}"rules":[\n{lines}\n]}}\n'
+
+
+def _no_blank_lines(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True) if line.strip())
+
+
 def build(source: Path = APPLIANCE_DIR) -> Bundle:
-    modules = sorted(source.glob("*.py"))
-    if not modules:
+    sources = {m.name: m.read_text() for m in sorted(source.glob("*.py"))}
+    if not sources:
         raise FileNotFoundError(f"no appliance modules under {source}")
-    packed = compress({m.name: minify(m.read_text()) for m in modules})
+    packed = compress({name: minify(sources[name]) for name in import_order(sources)})
     return Bundle(
         archive_text=base93(packed),
-        unit=(source / "install" / "gwlb-appliance.service").read_text(),
-        policy=(source / "install" / "policy.json").read_text(),
-        source_size=sum(m.stat().st_size for m in modules),
+        unit=_no_blank_lines((source / "install" / "gwlb-appliance.service").read_text()),
+        policy=compact_policy((source / "install" / "policy.json").read_text()),
+        source_size=sum(len(text.encode()) for text in sources.values()),
         packed_size=len(packed),
     )
 

@@ -137,6 +137,36 @@ def test_strip_source_keeps_behaviour_and_drops_prose():
     assert scope["f"](21) == 42
 
 
+def test_the_unpack_one_liner_names_lzmas_constants_by_their_values():
+    import lzma
+
+    assert "3,None,[{'id':33}]" in bundle.UNPACK_CODE
+    assert (lzma.FORMAT_RAW, lzma.FILTER_LZMA2) == (3, 33)
+
+
+def test_modules_are_packed_after_the_modules_they_import():
+    sources = {
+        "a.py": "from .c import x\n",
+        "b.py": "import os\n",
+        "c.py": "from .b import y\nfrom . import z\n",
+        "d.py": "from .missing import w\n",
+    }
+    assert bundle.import_order(sources) == ["b.py", "c.py", "a.py", "d.py"]
+    with pytest.raises(ValueError, match="circular"):
+        bundle.import_order({"a.py": "from .b import x\n", "b.py": "from .a import y\n"})
+
+
+def test_the_shipped_policy_is_the_same_document_compacted():
+    import json
+
+    text = (REPO / "appliance" / "install" / "policy.json").read_text()
+    shipped = bundle.build().policy
+    assert json.loads(shipped) == json.loads(text)
+    assert ": " not in shipped and ", " not in shipped
+    assert len(shipped.splitlines()) == len(json.loads(text)["rules"]) + 2  # a rule a line
+    assert json.loads(bundle.compact_policy('{"default": "allow"}')) == {"default": "allow"}
+
+
 def test_the_shipped_appliance_starts_from_the_archive_alone(tmp_path):
     """Unpack the archive as cloud-init would and run it, away from the checkout."""
     for name, text in _archive_members().items():
