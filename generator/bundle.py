@@ -154,6 +154,28 @@ def _rename_locals(tree: ast.Module) -> None:
                 n.name = names[n.name]
 
 
+def _rename_self(tree: ast.Module) -> None:
+    """A method's `self` named `s` (nobody passes it by keyword), or the first free single
+    letter when the method already uses `s`: about 60 bytes less user data."""
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        for fn in cls.body:
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            first = fn.args.posonlyargs[:1] or fn.args.args[:1]
+            if not first or first[0].arg != "self":
+                continue
+            nodes = list(ast.walk(fn))
+            if sum(isinstance(n, ast.arg) and n.arg == "self" for n in nodes) > 1:
+                continue  # a nested function with its own self: left alone
+            used = {n.id for n in nodes if isinstance(n, ast.Name)}
+            used |= {n.arg for n in nodes if isinstance(n, ast.arg)}
+            short = next(c for c in "s" + string.ascii_letters if c not in used)
+            first[0].arg = short
+            for n in nodes:
+                if isinstance(n, ast.Name) and n.id == "self":
+                    n.id = short
+
+
 def _top_targets(tree: ast.Module):
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
@@ -192,6 +214,7 @@ def minify(source: str) -> str:
             node.annotation = None
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.returns = None
+    _rename_self(tree)
     _rename_locals(tree)
     renamed = strip_source(ast.unparse(tree))
     dense = _bare_tuples(_dense(renamed))

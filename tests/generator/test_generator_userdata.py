@@ -167,6 +167,21 @@ def test_the_shipped_policy_is_the_same_document_compacted():
     assert json.loads(bundle.compact_policy('{"default": "allow"}')) == {"default": "allow"}
 
 
+def test_minify_shortens_self_without_clashing():
+    source = (
+        "class A:\n"
+        "    def __init__(self, v):\n"
+        "        self.v = v\n"
+        "    def f(self, s):\n"
+        "        return [self.v + s for _ in (0,)][0]\n"
+    )
+    short = bundle.minify(source)
+    assert "self" not in short and "def f(a,s)" in short
+    scope = {}
+    exec(compile(short, "m", "exec"), scope)
+    assert scope["A"](40).f(2) == 42
+
+
 def test_the_shipped_appliance_starts_from_the_archive_alone(tmp_path):
     """Unpack the archive as cloud-init would and run it, away from the checkout."""
     for name, text in _archive_members().items():
