@@ -67,10 +67,14 @@ class Inner:
         "proto", "src", "sport", "dst", "dport", "start", "flags", "fragment", "later", "quoted"
     )  # fmt: skip
 
-    def __init__(self, proto, src, sport, dst, dport):
+    def __init__(self, proto, src, sport, dst, dport, flags=None):
         self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
-        self.start = FIRST  # NEVER, FIRST or PICKUP
-        self.flags = 0  # TCP flags
+        self.flags = flags or 0  # TCP flags: given for TCP, but not for a quoted packet
+        # conntrack's first index: SYN alone opens, ACK without SYN/FIN/RST is picked up,
+        # anything else (FIN, RST, SYN-ACK, none) starts nothing
+        self.start = (  # NEVER, FIRST or PICKUP
+            FIRST if flags is None or flags & 0x17 == 2 else PICKUP if flags & 0x17 == 16 else NEVER
+        )
         self.fragment = None  # (IP id, protocol) of a fragmented packet
         self.later = False  # a fragment other than the first: it has no transport header
         self.quoted = None  # ICMP error: the Inner of the packet it quotes
@@ -211,11 +215,9 @@ def _parse(b, o, v, quoted):
     elif proto == ICMP[v]:
         i = Inner(proto, src, b[p], dst, p + 8)
     else:
-        i = Inner(proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3])
-        if proto == 6 and not quoted:
-            # conntrack's first index: SYN alone opens, ACK without SYN/FIN/RST is picked up,
-            # anything else (FIN, RST, SYN-ACK, none) starts nothing
-            i.flags = f = b[p + 13]
-            i.start = FIRST if f & 0x17 == 2 else PICKUP if f & 0x17 == 0x10 else NEVER
+        i = Inner(
+            proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3],
+            b[p + 13] if proto == 6 and not quoted else None,
+        )  # fmt: skip
     i.fragment, i.later = fragment, not first
     return i
