@@ -31,6 +31,9 @@ VERSIONS = {0x0800: 4, 0x86DD: 6}
 # GWLB's options, class 0x0108, by type -> data length: 1 endpoint id, 2 attachment id,
 # 3 flow cookie. All three must be present; other options are skipped unless critical.
 AWS = {1: 8, 2: 8, 3: 4}
+# What GWLB sends: no flags, its three options alone and in this order. The first two bytes of
+# the header, then each option's class, type and length, at the offsets the loop would read.
+GWLB = bytes((8, 0, 1, 8, 1, 2, 1, 8, 2, 2, 1, 8, 3, 1))
 # Transport header bytes needed before the ports (ICMP/ICMPv6: type, code, checksum and the
 # query identifier).
 NEED = {6: 20, 17: 8, 1: 8, 58: 8, 132: 12}
@@ -82,6 +85,9 @@ class Inner:
 
 def geneve(b):
     """A Geneve, or a reason."""
+    v = VERSIONS.get(b[2] << 8 | b[3]) if len(b) > 39 else 0
+    if v and b"".join((b[:2], b[8:12], b[20:24], b[32:36])) == GWLB:  # as the loop would find
+        return Geneve(40, v, bytes(b[12:20]), bytes(b[24:32]), bytes(b[36:40]))
     n = len(b)
     if n < 8:
         return "geneve_too_short"
