@@ -100,7 +100,8 @@ class Handler:
         # Fast path: the bytes that identify a flow in one direction (Geneve header, inner
         # protocol, addresses and ports) -> its allowed flow, for packets shaped like one that
         # passed the full parse: IPv4 without options, TCP or UDP, not a fragment, lengths in
-        # bounds. IPv6 always takes the full parse. At most two entries (directions) per flow
+        # bounds. IPv6 always takes the full parse. A flow enters from its second packet (new
+        # flows of one packet, a flood's, stay out); at most two entries (directions) per flow
         # the table can hold, then emptied: flows that left the table never pile up in it.
         self.fast = {}
 
@@ -155,7 +156,7 @@ class Handler:
                 c.add(f)
                 return False
             if f.allowed:
-                if key:
+                if key and f.seen != now:  # from a flow's second packet: floods never fill it
                     if len(self.fast) > self.table.size * 2:  # both directions
                         self.fast.clear()
                     self.fast[key] = f

@@ -114,9 +114,11 @@ def _short_names(taken: set):
 
 
 def _rename_locals(tree: ast.Module) -> None:
-    """Short names for the variables each function assigns. Never renamed: parameters (callers
-    may name them), global/nonlocal names, and names the module binds (a comprehension in a
-    function may use one as a global). A nested function's names follow its outer function's."""
+    """Short names for the variables each function assigns, and for the parameters of nested
+    functions and of private ones (`_name`) that no call names by keyword. Never renamed: other
+    parameters (callers may name them), global/nonlocal names, and names the module binds (a
+    comprehension in a function may use one as a global). A nested function's names follow its
+    outer function's."""
     module = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     module = {x for x in module if any(x == getattr(t, "id", None) for t in _top_targets(tree))}
     module |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
@@ -139,12 +141,31 @@ def _rename_locals(tree: ast.Module) -> None:
             find(child, inside or is_fn)
 
     find(tree, False)
+    keyworded = {  # functions and methods some call passes keyword arguments to
+        getattr(n.func, "id", getattr(n.func, "attr", None))
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and n.keywords
+    }
+
+    def kept(f):
+        if getattr(f, "name", None) in keyworded:
+            return True
+        return f is fn and (not f.name.startswith("_") or f.name.startswith("__"))
+
     for fn in outer:
         nodes = list(ast.walk(fn))
-        fixed = {n.arg for n in nodes if isinstance(n, ast.arg)} | module
+        params = {n.arg for n in nodes if isinstance(n, ast.arg)}
+        fixed = module | {
+            a.arg
+            for f in nodes
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and kept(f)
+            for a in ast.walk(f.args)
+            if isinstance(a, ast.arg)
+        }
         fixed |= {x for n in nodes if isinstance(n, (ast.Global, ast.Nonlocal)) for x in n.names}
         stored = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         stored |= {n.name for n in nodes if isinstance(n, ast.ExceptHandler) and n.name}
+        stored |= params
         fresh = _short_names(taken)
         names = {old: next(fresh) for old in sorted(stored - fixed) if len(old) > 1}
         for n in nodes:
@@ -152,6 +173,8 @@ def _rename_locals(tree: ast.Module) -> None:
                 n.id = names[n.id]
             elif isinstance(n, ast.ExceptHandler) and n.name in names:
                 n.name = names[n.name]
+            elif isinstance(n, ast.arg) and n.arg in names:
+                n.arg = names[n.arg]
 
 
 def _rename_self(tree: ast.Module) -> None:

@@ -94,7 +94,7 @@ def test_handler_logs_once_per_flow_and_counts():
     h, lines = make_handler()
     buf = gen(IP(src=INSIDE, dst=OUTSIDE) / TCP(sport=40000, dport=443, flags="S"))
     for i in range(3):
-        assert h.handle(buf, T0 + i) is True  # slow path, fast path, slow path after 1 s
+        assert h.handle(buf, T0 + i) is True  # a SYN takes the full parse: one flow, one line
     assert h.handle(memoryview(bytearray(buf)), T0 + 2.5) is True
     assert lines == [
         "2023-11-14T22:13:20.000Z gwlbe=0123456789abcdef attachment=1122334455667788"
@@ -272,6 +272,7 @@ def test_fast_path_agrees_with_full_parse(pk, data):
     for fast in (True, False):
         h, lines = make_handler(OUTBOUND_ONLY)
         h.handle(good, T0)
+        h.handle(good, T0 + 0.1)  # a flow's second packet puts it in the fast path
         if not fast:
             h.fast.clear()
         results.append((h.handle(buf, T0 + 0.5), counts(h), lines))
@@ -293,3 +294,22 @@ def test_new_flows_read_at_fixed_offsets_agree_with_the_full_parse(flags):
                 got.append(h.handle(gen(ip / l4), T0))
         results.append((got, counts(h), lines))
     assert results[0] == results[1]
+
+
+def test_a_flow_enters_the_fast_path_from_its_second_packet():
+    """New flows of one packet (a flood's) never fill the fast path; a flow that goes on does,
+    and the fast path holds at most two entries per flow the table can hold."""
+    h, _ = make_handler(size=4)
+
+    def udp(port):
+        return gen(IP(src=INSIDE, dst=OUTSIDE) / UDP(sport=port, dport=53))
+
+    for port in range(1000, 2000):
+        assert h.handle(udp(port), T0) is True
+    assert h.counters.created == 1000 and not h.fast
+    assert h.handle(udp(5), T0 + 0.1) and not h.fast
+    assert h.handle(udp(5), T0 + 0.2) and len(h.fast) == 1
+    for port in range(100):
+        for t in (0.3, 0.4):
+            assert h.handle(udp(port), T0 + t) is True
+        assert 0 < len(h.fast) <= 2 * 4 + 1

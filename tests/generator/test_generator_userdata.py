@@ -182,6 +182,25 @@ def test_minify_shortens_self_without_clashing():
     assert scope["A"](40).f(2) == 42
 
 
+def test_minify_renames_only_parameters_no_caller_can_name():
+    source = (
+        "def _private(value, other):\n"
+        "    return value - other\n"
+        "def _named(value):\n"
+        "    return value\n"
+        "def public(value):\n"
+        "    def inner(item):\n"
+        "        return item * 2\n"
+        "    return inner(_private(value, 1)) + _named(value=0)\n"
+    )
+    short = bundle.minify(source)
+    assert "def public(value)" in short and "def _named(value)" in short
+    assert "value" not in short.split("def _named")[0] and "item" not in short
+    scope = {}
+    exec(compile(short, "m", "exec"), scope)
+    assert scope["public"](value=22) == 42
+
+
 def test_the_shipped_appliance_starts_from_the_archive_alone(tmp_path):
     """Unpack the archive as cloud-init would and run it, away from the checkout."""
     for name, text in _archive_members().items():
