@@ -4,7 +4,7 @@ log limits, policy reload, and the fast path's agreement with the full parse."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scapy.all import ICMP, IP, TCP, UDP, IPOption_NOP, raw
+from scapy.all import ICMP, IP, TCP, UDP, raw
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
 
 from appliance import policy
@@ -277,39 +277,3 @@ def test_fast_path_agrees_with_full_parse(pk, data):
             h.fast.clear()
         results.append((h.handle(buf, T0 + 0.5), counts(h), lines))
     assert results[0] == results[1]
-
-
-@pytest.mark.parametrize("flags", range(256))
-def test_new_flows_read_at_fixed_offsets_agree_with_the_full_parse(flags):
-    """A new flow in the fast path's shape (IPv4 without options) is read at fixed offsets; the
-    same packet with an IPv4 option takes the full parse. Same verdicts, counts and log lines,
-    for every TCP flag combination and for UDP, both ways."""
-    results = []
-    for options in ([], [IPOption_NOP()] * 4):
-        h, lines = make_handler(OUTBOUND_ONLY)
-        got = []
-        for ip in out_in():
-            ip.options = options
-            for l4 in (TCP(sport=40000, dport=443, flags=flags), UDP(sport=40000, dport=53)):
-                got.append(h.handle(gen(ip / l4), T0))
-        results.append((got, counts(h), lines))
-    assert results[0] == results[1]
-
-
-def test_a_flow_enters_the_fast_path_from_its_second_packet():
-    """New flows of one packet (a flood's) never fill the fast path; a flow that goes on does,
-    and the fast path holds at most two entries per flow the table can hold."""
-    h, _ = make_handler(size=4)
-
-    def udp(port):
-        return gen(IP(src=INSIDE, dst=OUTSIDE) / UDP(sport=port, dport=53))
-
-    for port in range(1000, 2000):
-        assert h.handle(udp(port), T0) is True
-    assert h.counters.created == 1000 and not h.fast
-    assert h.handle(udp(5), T0 + 0.1) and not h.fast
-    assert h.handle(udp(5), T0 + 0.2) and len(h.fast) == 1
-    for port in range(100):
-        for t in (0.3, 0.4):
-            assert h.handle(udp(port), T0 + t) is True
-        assert 0 < len(h.fast) <= 2 * 4 + 1
