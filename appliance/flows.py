@@ -71,9 +71,8 @@ class FlowTable:
         return flow
 
     def add(self, key, flow):
-        """Insert a new flow, or replace the one under key."""
+        """Insert a flow under a key the table does not hold (the handler looked it up first)."""
         flow.idle = self.tcp_idle if key[0] == 6 else self.other_idle
-        self.remove(key)
         if len(self.flows) >= self.size:
             self.flows.popitem(last=False)[1].seen = 0
             self.evicted += 1

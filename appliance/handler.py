@@ -5,7 +5,7 @@ import socket
 import time
 
 from .flows import DENIED, FIN_IDLE, RST_IDLE, TOUCH, Flow, FlowTable, Fragments, flow_key
-from .packet import FIRST, NAMES, NEVER, REASONS, geneve, inner
+from .packet import FIRST, NAMES, NEVER, REASONS, Inner, geneve, inner
 
 # Counters of one worker, published to shared memory; malformed reasons follow these.
 FIELDS = (
@@ -26,7 +26,6 @@ FIELDS = (
 )
 COUNTERS = FIELDS + REASONS
 MAX_PAYLOAD = 9001 - 28  # the most Geneve that fits EC2's MTU after outer IPv4 and UDP headers
-FAST_MAX = 65536
 # Fast path: smallest IPv4 total length by protocol. Only TCP and UDP: their 4 port bytes are
 # the same in every packet of a flow (ICMP's hold a checksum). TCP with FIN, SYN or RST takes the
 # full parse, which tracks them.
@@ -101,7 +100,9 @@ class Handler:
         # Fast path: the bytes that identify a flow in one direction (Geneve header, inner
         # protocol, addresses and ports) -> its allowed flow, for packets shaped like one that
         # passed the full parse: IPv4 without options, TCP or UDP, not a fragment, lengths in
-        # bounds. IPv6 always takes the full parse.
+        # bounds. IPv6 always takes the full parse. A flow enters from its second packet (new
+        # flows of one packet, a flood's, stay out); at most two entries (directions) per flow
+        # the table can hold, then emptied: flows that left the table never pile up in it.
         self.fast = {}
 
     def handle(self, d, now: float, ctx=None) -> bool:
@@ -131,7 +132,16 @@ class Handler:
                 if f and now - f.seen < TOUCH:
                     return True
             g = geneve(d)
-            i = g if type(g) is str else inner(d, g.length, g.version)
+            if type(g) is str:
+                i = g
+            elif key and g.version == 4:  # the checks above are inner()'s, passed: read as it reads
+                k = key[2]  # addresses and ports
+                i = Inner(
+                    p, k[:4], k[8] << 8 | k[9], k[4:8], k[10] << 8 | k[11],
+                    d[h + 33] if p == 6 else None,
+                )  # fmt: skip
+            else:
+                i = inner(d, h, g.version)
             if type(i) is str:  # malformed: the reason
                 c.add(i)
                 return False
@@ -146,8 +156,8 @@ class Handler:
                 c.add(f)
                 return False
             if f.allowed:
-                if key:
-                    if len(self.fast) >= FAST_MAX:
+                if key and f.seen != now:  # from a flow's second packet: floods never fill it
+                    if len(self.fast) > self.table.size * 2:  # both directions
                         self.fast.clear()
                     self.fast[key] = f
                 return True

@@ -31,6 +31,9 @@ VERSIONS = {0x0800: 4, 0x86DD: 6}
 # GWLB's options, class 0x0108, by type -> data length: 1 endpoint id, 2 attachment id,
 # 3 flow cookie. All three must be present; other options are skipped unless critical.
 AWS = {1: 8, 2: 8, 3: 4}
+# What GWLB sends: no flags, its three options alone and in this order. The first two bytes of
+# the header, then each option's class, type and length, at the offsets the loop would read.
+GWLB = bytes((8, 0, 1, 8, 1, 2, 1, 8, 2, 2, 1, 8, 3, 1))
 # Transport header bytes needed before the ports (ICMP/ICMPv6: type, code, checksum and the
 # query identifier).
 NEED = {6: 20, 17: 8, 1: 8, 58: 8, 132: 12}
@@ -67,10 +70,14 @@ class Inner:
         "proto", "src", "sport", "dst", "dport", "start", "flags", "fragment", "later", "quoted"
     )  # fmt: skip
 
-    def __init__(self, proto, src, sport, dst, dport):
+    def __init__(self, proto, src, sport, dst, dport, flags=None):
         self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
-        self.start = FIRST  # NEVER, FIRST or PICKUP
-        self.flags = 0  # TCP flags
+        self.flags = flags or 0  # TCP flags: given for TCP, but not for a quoted packet
+        # conntrack's first index: SYN alone opens, ACK without SYN/FIN/RST is picked up,
+        # anything else (FIN, RST, SYN-ACK, none) starts nothing
+        self.start = (  # NEVER, FIRST or PICKUP
+            FIRST if flags is None or flags & 0x17 == 2 else PICKUP if flags & 0x17 == 16 else NEVER
+        )
         self.fragment = None  # (IP id, protocol) of a fragmented packet
         self.later = False  # a fragment other than the first: it has no transport header
         self.quoted = None  # ICMP error: the Inner of the packet it quotes
@@ -78,6 +85,9 @@ class Inner:
 
 def geneve(b):
     """A Geneve, or a reason."""
+    v = VERSIONS.get(b[2] << 8 | b[3]) if len(b) > 39 else 0
+    if v and b"".join((b[:2], b[8:12], b[20:24], b[32:36])) == GWLB:  # as the loop would find
+        return Geneve(40, v, bytes(b[12:20]), bytes(b[24:32]), bytes(b[36:40]))
     n = len(b)
     if n < 8:
         return "geneve_too_short"
@@ -211,11 +221,9 @@ def _parse(b, o, v, quoted):
     elif proto == ICMP[v]:
         i = Inner(proto, src, b[p], dst, p + 8)
     else:
-        i = Inner(proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3])
-        if proto == 6 and not quoted:
-            # conntrack's first index: SYN alone opens, ACK without SYN/FIN/RST is picked up,
-            # anything else (FIN, RST, SYN-ACK, none) starts nothing
-            i.flags = f = b[p + 13]
-            i.start = FIRST if f & 0x17 == 2 else PICKUP if f & 0x17 == 0x10 else NEVER
+        i = Inner(
+            proto, src, b[p] << 8 | b[p + 1], dst, b[p + 2] << 8 | b[p + 3],
+            b[p + 13] if proto == 6 and not quoted else None,
+        )  # fmt: skip
     i.fragment, i.later = fragment, not first
     return i

@@ -13,7 +13,9 @@ Cases (1 worker; a 2-worker run of the cached case too):
   so every packet is judged by RULES_20 (a 20-rule policy: admin ports, blocklisted prefixes
   of any protocol, DNS and NTP rules, allow outbound last), and the flow log is rate-limited;
 * full parse: 64 IPv6 TCP flows with a destination-options header (IPv6 never takes the fast
-  path, so this is the full Geneve and inner parse on every packet).
+  path, so this is the full Geneve and inner parse on every packet);
+* cached, batched: the cached case through benchmarks/batching.py's recvmmsg/sendmmsg loop
+  around the shipped handler, which is not shipped: what batching would buy.
 
 Then the reload gap: one worker holding 65,536 flows, a 100-rule policy; a steady stream of
 one cached flow (a packet every millisecond) while SIGHUP reloads the policy; the longest
@@ -46,6 +48,7 @@ from pathlib import Path
 from scapy.all import IP, TCP, UDP, raw
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
 
+from benchmarks import batching
 from benchmarks.policies import RULES_20
 from benchmarks.reload_gap import reload_gap
 from generator import bundle
@@ -185,20 +188,24 @@ def measure(h, duration: float, server_pids, packets) -> tuple[float, float, flo
 
 
 ECHO_CASE = "echo (ceiling)"
+BATCHED_CASE = "cached, batched (not shipped)"
 CASES = {  # name -> (packets, workers, extra appliance flags); workers 0: the echo
     ECHO_CASE: ("cached", 0, ()),
     "cached flows": ("cached", 1, ()),
     "new-flow storm (20 rules)": ("storm", 1, ("--flow-table-size", "4096", "--policy", "R20")),
     "full parse (IPv6)": ("full", 1, ()),
     "cached flows, 2 workers": ("cached", 2, ()),
+    # workers -1: benchmarks/batching.py's loop around the shipped handler (not shipped)
+    BATCHED_CASE: ("cached", -1, ()),
 }
 
 
 def run_case(h, python, case, packets, duration) -> tuple[float, float, float]:
     kind, workers, extra = CASES[case]
     pin = {"preexec_fn": lambda: _pin(SERVER_CPU)} if workers < 2 else {}
-    if workers == 0:
-        proc = h.popen(h.app_ns, [python, "-c", ECHO, h.gw_ip], **pin)
+    if workers < 1:
+        code = (ECHO, h.gw_ip) if workers == 0 else (batching.SERVER,)
+        proc = h.popen(h.app_ns, [python, "-c", *code], **pin)
         time.sleep(0.5)
         pids = [proc.pid]
     else:

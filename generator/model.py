@@ -7,6 +7,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+# The default route's destination.
+ANYWHERE = "0.0.0.0/0"
+
 
 class Tier(enum.Enum):
     """What a subnet is for. The value is the word used in logical IDs."""

@@ -10,6 +10,7 @@ from core import naming
 from generator import cidr, topology_tgw
 from generator.errors import CidrError
 from generator.model import (
+    ANYWHERE,
     CidrSource,
     Component,
     ComponentKind,
@@ -26,7 +27,6 @@ from generator.model import (
 from generator.options import SEPARATED_VPC, SINGLE_VPC, TGW_CENTRALIZED, Options
 from generator.subnet_plan import plan_subnets
 
-ANYWHERE = "0.0.0.0/0"
 # Tiers in allocation order: the order of a derived VPC's Fn::Cidr blocks.
 TIERS = {
     VpcRole.BOTH: (Tier.PUBLIC, Tier.ENDPOINT, Tier.APPLIANCE, Tier.APPLICATION),

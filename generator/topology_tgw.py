@@ -5,6 +5,7 @@ internet, through the GWLB endpoint of one AZ in both directions."""
 from __future__ import annotations
 
 from generator.model import (
+    ANYWHERE,
     Attachment,
     Component,
     ComponentKind,
@@ -23,7 +24,6 @@ from generator.model import (
 from generator.options import Options
 from generator.subnet_plan import plan_subnets
 
-ANYWHERE = "0.0.0.0/0"
 # Transit tiers come last in each VPC, so the tiers the other architectures share keep their
 # blocks' places.
 TIERS = {
