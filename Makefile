@@ -35,11 +35,11 @@ else
 	  $(call opt,--app-vpcs,$(APP_VPCS)) --az-count '$(or $(AZS),2)' --output build
 endif
 
-# The committed sets are traced twice: as launched by default (ipv4) and with IpAddressType=dualstack.
+# The committed sets that offer IpAddressType are traced twice: by default (ipv4) and dualstack.
 routes: $(STAMP_TEMPLATES) ## Trace every flow through each set's route tables (SET=dir for one set, any author's; ARGS=--parameter K=V)
 	@for set in $(or $(SET),output/*/*/); do echo "== $$set $(ARGS)"; \
 	  $(PY) -m verify.routepath $$set $(ARGS) || exit 1; \
-	  if [ -z "$(SET)$(ARGS)" ]; then echo "== $$set --parameter IpAddressType=dualstack"; \
+	  if [ -z "$(SET)$(ARGS)" ] && grep -q '^  IpAddressType:' $$set/CN-GWLB.yml; then echo "== $$set --parameter IpAddressType=dualstack"; \
 	    $(PY) -m verify.routepath $$set --parameter IpAddressType=dualstack || exit 1; fi; done
 
 lab: $(STAMP_TEMPLATES) ## Run a set's data path offline in namespaces, PASS/FAIL table (root; SET=output/aws/single-vpc ARGS=...)
