@@ -31,11 +31,14 @@ def _egress_allows(directory: Path, template: str, group: str, proto: str, port:
 
 @pytest.mark.parametrize("directory", SETS, ids=lambda p: p.parent.name)
 def test_committed_set_passes_the_whole_plan(capsys, directory):
-    code, table, text = run(capsys, directory)
+    # The failure and rolling-update drills (steps 5-6) do not depend on the partition: they
+    # run on the aws set, and the aws-cn set runs the data path (steps 0-4) to save CI time.
+    drill = directory.parent.name == "aws"
+    code, table, text = run(capsys, directory, *(() if drill else ("--no-drill",)))
     assert code == 0, text
     assert by_result(table, "FAIL") == []
     steps = {r["step"].split()[0] for r in table}
-    assert steps == {"0", "1", "2", "3", "4", "5", "6"}
+    assert steps == {"0", "1", "2", "3", "4", "5", "6"} if drill else {"0", "1", "2", "3", "4"}
     assert "network ACLs in routers" in text
     # Egress: each web server through its own AZ's endpoint, the same one back; what the web
     # servers' group refuses out is BLOCKED, named, and never reached the GWLB.
@@ -68,6 +71,12 @@ def test_committed_set_passes_the_whole_plan(capsys, directory):
     big = [r for r in table if "GET 200 KB" in r["flow"]]
     assert len(big) == 6 and all("204800" in r["detail"] for r in big)
     assert "GWLB dropped 1 oversized" in text
+    if drill:
+        _drill_rows(directory, table)
+
+
+def _drill_rows(directory: Path, table: list[dict]) -> None:
+    """Steps 5-6: failover as the target group's attributes say, fail-open, rolling update."""
     groups = cfn_yaml.load(directory / "Nested-GWLB.yml")["Resources"]
     attrs = {
         a["Key"]: a["Value"]

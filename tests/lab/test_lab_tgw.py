@@ -27,10 +27,14 @@ def _east_west(table: list[dict]) -> tuple[list[dict], list[dict]]:
 
 @pytest.mark.parametrize("directory", SETS, ids=lambda p: p.parent.name)
 def test_committed_tgw_set_passes_the_whole_plan(capsys, directory: Path):
-    code, table, text = run(capsys, directory)
+    # The drills (steps 5-6) do not depend on the partition: the aws set runs them, the aws-cn
+    # set the data path only, to save CI time.
+    drill = directory.parent.name == "aws"
+    code, table, text = run(capsys, directory, *(() if drill else ("--no-drill",)))
     assert code == 0, text
     assert by_result(table, "FAIL") == []
-    assert {r["step"].split()[0] for r in table} == {"0", "1", "2", "3", "4", "5", "6"}
+    steps = {"0", "1", "2", "3", "4", "5", "6"} if drill else {"0", "1", "2", "3", "4"}
+    assert {r["step"].split()[0] for r in table} == steps
     assert "appliance mode on InspectionTransitGatewayAttachment" in text
     across, within = _east_west(table)
     # Two spokes, two web servers each: 8 ordered pairs across VPCs, ICMP and HTTP each.
