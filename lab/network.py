@@ -23,6 +23,7 @@ from lab.addresses import (
     host_ip,
 )
 from lab.nsutil import ip, ip_batch, nft, sysctl
+from lab.router_tables import policy_lines
 from verify.model import SetModel
 
 MTU = "9001"  # EC2's jumbo frames inside a VPC
@@ -136,23 +137,7 @@ class Builder:
     def tables(self, vpc: str) -> None:
         lab = self.lab
         rules = addresses.policy_routing(lab.spec, lab.plan, vpc)
-        lines = []
-        for number, routes in rules.tables.items():
-            for route in routes:
-                if route.device == "blackhole":
-                    lines.append(f"route add blackhole {route.destination} table {number}")
-                else:
-                    via = f" via {route.via} onlink" if route.via else ""
-                    lines.append(
-                        f"route add {route.destination}{via} dev {route.device} table {number}"
-                    )
-            if not any(route.destination == "0.0.0.0/0" for route in routes):
-                # AWS drops what no route matches, silently; without this the lookup would fall
-                # through to the router's main table and answer "Network is unreachable".
-                lines.append(f"route add blackhole default table {number}")
-        for index, (dev, number) in enumerate(rules.sources):
-            lines.append(f"rule add iif {dev} lookup {number} pref {1000 + index}")
-        ip_batch(lab.router[vpc], lines)
+        ip_batch(lab.router[vpc], policy_lines(rules, "0.0.0.0/0", " onlink"))
 
     def node(self, node: addresses.Node) -> None:
         lab, spec, plan = self.lab, self.lab.spec, self.lab.plan

@@ -8,6 +8,7 @@ from __future__ import annotations
 from lab import addresses6 as a6
 from lab.network import Builder, Lab
 from lab.nsutil import nft, run, sysctl
+from lab.router_tables import policy_lines
 
 FORWARD6 = {"net__ipv6__conf__all__forwarding": "1"}
 
@@ -118,18 +119,4 @@ def install_routes(lab: Lab, plan6: a6.Plan6) -> None:
     """Each VPC's IPv6 tables and rules; after the endpoints' TUN devices exist."""
     for vpc in a6.vpcs6(lab.spec):
         rules = a6.policy_routing6(lab.spec, lab.plan, plan6, vpc)
-        lines = []
-        for number, routes in rules.tables.items():
-            for route in routes:
-                if route.device == "blackhole":
-                    lines.append(f"route add blackhole {route.destination} table {number}")
-                else:
-                    via = f" via {route.via}" if route.via else ""
-                    lines.append(
-                        f"route add {route.destination}{via} dev {route.device} table {number}"
-                    )
-            if not any(route.destination == "::/0" for route in routes):
-                lines.append(f"route add blackhole default table {number}")
-        for index, (dev, number) in enumerate(rules.sources):
-            lines.append(f"rule add iif {dev} lookup {number} pref {1000 + index}")
-        _ip6(lab.router[vpc], lines)
+        _ip6(lab.router[vpc], policy_lines(rules, "::/0"))
