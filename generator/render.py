@@ -7,6 +7,7 @@ from core.partitions import PARTITIONS, Partition
 from generator.model import Topology, VpcRole
 from generator.stacks import (
     app_vpc,
+    app_web,
     appliances,
     bastion,
     gwlb,
@@ -41,14 +42,16 @@ def nested_stacks(topology: Topology, partition_name: str) -> list[Nested]:
             web.build(topology, inspection, params),
             bastion.build(topology, params),
         ]
-    # separated-vpc: each application VPC is one stack of the same template, with its own
-    # web server role.
+    # separated-vpc: each application VPC is two stacks of two shared templates, its network
+    # before the appliances (whose dual-stack policy names its /56) and its servers after them.
+    apps = topology.application_vpcs
     return [
         ssm_role.build(params, topology, ("Appliance", "Bastion")),
         network.build(topology, inspection, params, export_route_tables=False),
         gwlb.build(topology, partition, params),
+        *(app_vpc.build(topology, vpc, params) for vpc in apps),
         appliances.build(topology, params),
-        *(app_vpc.build(topology, vpc, params) for vpc in topology.application_vpcs),
+        *(app_web.build(topology, vpc, params) for vpc in apps),
         bastion.build(topology, params),
     ]
 

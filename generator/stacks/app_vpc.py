@@ -1,7 +1,7 @@
-"""Nested-AppVpc (separated-vpc): one application VPC whole, instantiated once per VPC from the same
-template. Its network, its own GWLB endpoints on the inspection VPC's endpoint service, the routes
-through them, its web servers behind its ALB, and a role of its own for those servers, so that no
-VPC's servers can report readiness for another VPC's stack."""
+"""Nested-AppVpc (separated-vpc): one application VPC's network, instantiated once per VPC from the
+same template: its subnets and gateways, its own GWLB endpoints on the inspection VPC's endpoint
+service and the routes through them. Its web servers are Nested-AppWeb's, created once the
+appliances (which learn this VPC's IPv6 block) are in place."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from generator.stacks import ipv6_network
 from generator.stacks.base import VPC_ID, Nested, NestedBuilder, network_stack
 from generator.stacks.gwlb import add_endpoints
 from generator.stacks.network import add_network, add_vpc_routes
-from generator.stacks.ssm_role import add_role, signal_policy
-from generator.stacks.web import add_web
 
 CONCERN = "AppVpc"
 
@@ -23,8 +21,8 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
     builder = NestedBuilder(
         CONCERN,
         "GWLB quickstart: one application VPC (public, GWLB endpoint and application subnets "
-        "per AZ), its GWLB endpoints on the inspection VPC's endpoint service, and web servers "
-        "answering 'web server N in application VPC K' behind an internet-facing ALB.",
+        "per AZ), its GWLB endpoints on the inspection VPC's endpoint service and the routes "
+        "that send its traffic through them.",
         catalogue,
         topology,
         local=(vpc.name,),
@@ -42,13 +40,7 @@ def build(topology: Topology, vpc: Vpc, catalogue: dict) -> Nested:
         _endpoint_ref,
     )
     ipv6_network.add_edge_table(builder, vpc, Ref(VPC_ID), Ref("InternetGateway"), _endpoint_ref)
-    role, profile = add_role(builder, "Web")
-    # In place before any server boots, so its first signal is allowed.
-    signal_policy(builder, "Web", "WebSignalPolicy", role=Ref(role))
-    add_web(builder, vpc, Ref(profile))
-    # The servers' signals cross the appliances, so those must be in place.
     return builder.done(
-        after=(naming.stack_id("Appliances"),),
         stack_id=network_stack(vpc),
         file=naming.nested_file(CONCERN),
         prefix=vpc.prefix,

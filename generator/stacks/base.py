@@ -160,7 +160,10 @@ class NestedBuilder:
     ) -> Ref:
         """Input taken from another stack's output; `name` when several stacks give an output
         of the same name (App2WebServer1PrivateIp)."""
-        description = what or f"{output} from the {stack.removesuffix('Stack')} stack."
+        owner = f"the {stack.removesuffix('Stack')} stack"
+        if self.generic is not None and stack == network_stack(self.generic):
+            owner = "this application VPC's network stack"  # every instance's text the same
+        description = what or f"{output} from {owner}."
         return self._declare(
             name or output, FromStack(stack, output), Type=type_, Description=description
         )

@@ -53,14 +53,18 @@ def supported_types(builder: NestedBuilder) -> dict:
     return {"SupportedIpAddressTypes": types}
 
 
-def vpc_block(builder: NestedBuilder, vpc: Vpc):
-    """The VPC's /56: its attribute here, or the output of the stack that builds it."""
+def vpc_block(builder: NestedBuilder, vpc: Vpc, name: str = ""):
+    """The VPC's /56: its attribute here, or the output of the stack that builds it (as input
+    `name` where the template takes several VPCs' blocks)."""
     if vpc.name in builder.local:
         return Select(0, GetAtt(VPC_ID, "Ipv6CidrBlocks"))
+    # A shared template's text may not name the VPC it is instantiated for.
+    whose = "this application VPC" if vpc == builder.generic else f"the {vpc.label}"
     return builder.output_of_stack(
         network_stack(vpc),
         naming.VPC_IPV6_OUTPUT,
-        what=f"IPv6 block of the {vpc.label} ('' with ipv4).",
+        what=f"IPv6 block of {whose} ('' with ipv4).",
+        name=name,
     )
 
 

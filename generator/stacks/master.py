@@ -22,7 +22,7 @@ from generator.stacks.param_spec import ParamSpec
 # Nested outputs that the master repeats for the user, by concern (None: all of them).
 SURFACED: dict[str, tuple[str, ...] | None] = {
     "Web": None,
-    "AppVpc": ("AlbUrl", "WebServer"),  # names starting with these
+    "AppWeb": ("AlbUrl", "WebServer"),  # names starting with these
     "IngressVpc": ("AlbUrl",),
     "SpokeVpc": ("WebServer",),
     "Bastion": None,
@@ -144,7 +144,7 @@ def _add_outputs(template: Template, nested: list[Nested]) -> None:
             if item.concern == "SpokeVpc" and parsed and parsed[2] not in SPOKE_FIELDS:
                 continue
             description = output.properties.get("Description", name)
-            if item.concern == "AppVpc" and item.prefix != naming.app_prefix(1):
+            if item.concern == "AppWeb" and item.prefix != naming.app_prefix(1):
                 description += NO_BASTION
             template.add_output(
                 Output(

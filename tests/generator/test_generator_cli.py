@@ -25,6 +25,7 @@ SEPARATED = {
     "Nested-GWLB.yml",
     "Nested-Appliances.yml",
     "Nested-AppVpc.yml",
+    "Nested-AppWeb.yml",
     "Nested-Bastion.yml",
 }
 

@@ -106,21 +106,33 @@ def test_master_level_names_parse_back(name, parsed):
     assert naming.prefixed(*parsed) == name
 
 
-def test_every_application_vpc_is_one_stack_of_one_template():
+def test_every_application_vpc_is_two_stacks_of_two_shared_templates():
     templates = load_set(COMMITTED / "aws" / SEPARATED)
     stacks = resources(templates["CN-GWLB.yml"], "AWS::CloudFormation::Stack")
-    apps = {
-        k: s for k, s in stacks.items() if s["Properties"]["TemplateURL"] == "Nested-AppVpc.yml"
-    }
-    assert sorted(apps) == ["App1VpcStack"]
-    params = apps["App1VpcStack"]["Properties"]["Parameters"]
-    assert params["VpcCidr"] == {"Ref": "App1VpcCidr"}
-    assert params["VpcNumber"] == "1"
-    assert params["EndpointServiceName"] == {
+    by_file = {}
+    for logical, stack in stacks.items():
+        by_file.setdefault(stack["Properties"]["TemplateURL"], []).append(logical)
+    assert by_file["Nested-AppVpc.yml"] == ["App1VpcStack"]
+    assert by_file["Nested-AppWeb.yml"] == ["App1WebStack"]
+    network = stacks["App1VpcStack"]["Properties"]["Parameters"]
+    assert network["VpcCidr"] == {"Ref": "App1VpcCidr"}
+    assert network["VpcNumber"] == "1"
+    assert network["EndpointServiceName"] == {
         "Fn::GetAtt": ["GWLBStack", "Outputs.EndpointServiceName"]
     }
-    # Signals cross the appliances: the VPC waits for them.
-    assert apps["App1VpcStack"]["DependsOn"] == ["AppliancesStack"]
+    # The network waits for nothing but the endpoint service; the appliances take its /56.
+    assert "DependsOn" not in stacks["App1VpcStack"]
+    appliances = stacks["AppliancesStack"]["Properties"]["Parameters"]
+    assert appliances["App1VpcIpv6Block"] == {
+        "Fn::GetAtt": ["App1VpcStack", "Outputs.VpcIpv6Block"]
+    }
+    # The servers' signals cross the appliances; their subnets come from the VPC's stack.
+    web = stacks["App1WebStack"]
+    assert web["DependsOn"] == ["AppliancesStack"]
+    assert web["Properties"]["Parameters"]["ApplicationSubnet2Id"] == {
+        "Fn::GetAtt": ["App1VpcStack", "Outputs.ApplicationSubnet2Id"]
+    }
+    assert web["Properties"]["Parameters"]["VpcNumber"] == "1"
 
 
 def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path):
@@ -132,6 +144,9 @@ def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path
     for k in range(1, 5):
         params = stacks[f"App{k}VpcStack"]["Properties"]["Parameters"]
         assert (params["VpcCidr"], params["VpcNumber"]) == ({"Ref": f"App{k}VpcCidr"}, str(k))
+        params = stacks[f"App{k}WebStack"]["Properties"]["Parameters"]
+        assert (params["VpcCidr"], params["VpcNumber"]) == ({"Ref": f"App{k}VpcCidr"}, str(k))
+        assert params["VpcId"] == {"Fn::GetAtt": [f"App{k}VpcStack", "Outputs.VpcId"]}
         assert master["Parameters"][f"App{k}VpcCidr"]["Default"] == f"10.{k}.0.0/16"
         assert f"App{k}AlbUrl" in master["Outputs"]
     groups = [
@@ -154,8 +169,9 @@ def test_four_application_vpcs_share_the_template_with_their_own_inputs(tmp_path
 
 
 @pytest.mark.parametrize(("partition", "architecture"), SEPARATED_SETS)
-def test_application_vpc_template_builds_its_network_endpoints_and_servers(partition, architecture):
-    body = load_set(COMMITTED / partition / architecture)["Nested-AppVpc.yml"]
+def test_application_vpc_templates_build_its_network_endpoints_and_servers(partition, architecture):
+    templates = load_set(COMMITTED / partition / architecture)
+    body = templates["Nested-AppVpc.yml"]
     endpoints = resources(body, "AWS::EC2::VPCEndpoint")
     assert sorted(endpoints) == ["GwlbEndpoint1", "GwlbEndpoint2"]
     for endpoint in endpoints.values():
@@ -163,15 +179,20 @@ def test_application_vpc_template_builds_its_network_endpoints_and_servers(parti
     # Subnet blocks are slices of the VPC's own block, so the console asks for one CIDR.
     subnet = body["Resources"]["ApplicationSubnet2"]["Properties"]
     assert subnet["CidrBlock"] == {"Fn::Select": [5, {"Fn::Cidr": [{"Ref": "VpcCidr"}, 6, 8]}]}
-    page = body["Resources"]["WebServer2"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+    assert not resources(body, "AWS::EC2::Instance")
+    web = templates["Nested-AppWeb.yml"]
+    assert sorted(resources(web, "AWS::EC2::Instance")) == ["WebServer1", "WebServer2"]
+    assert not resources(web, "AWS::EC2::Subnet") and not resources(web, "AWS::EC2::Route")
+    server = web["Resources"]["WebServer2"]["Properties"]
+    assert server["SubnetId"] == {"Ref": "ApplicationSubnet2Id"}
+    page = server["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert "      web server 2 in application VPC ${VpcNumber}\n" in page
     # The servers of this VPC have a role of their own, allowed to signal this stack only.
-    (policy,) = resources(body, "AWS::IAM::Policy").values()
+    (policy,) = resources(web, "AWS::IAM::Policy").values()
     assert policy["Properties"]["Roles"] == [{"Ref": "WebRole"}]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == {"Ref": "AWS::StackId"}
-    profile = body["Resources"]["WebServer1"]["Properties"]["IamInstanceProfile"]
-    assert profile == {"Ref": "WebInstanceProfile"}
+    assert server["IamInstanceProfile"] == {"Ref": "WebInstanceProfile"}
 
 
 def test_the_inspection_vpc_has_no_endpoint_and_its_own_egress():
@@ -220,12 +241,14 @@ def test_the_large_variant_fits_cloudformations_quotas_with_room(large):
     # zones, access, IP address type, inspection, 10 VPCs, instances, appliance fleet
     assert len(master["Parameters"]) == 1 + 2 + 1 + 1 + 10 + 5 + 6
     assert len(master["Outputs"]) <= 150
-    assert len(master["Resources"]) == 15
-    # Nested-AppVpc over three AZs: 77 resources, and 34 more that exist only with dualstack
-    # (its /56, the IPv6 routes, the gateway's edge table). CloudFormation allows 500.
+    # SSM role, inspection network, GWLB, appliances, bastion; two stacks per application VPC
+    assert len(master["Resources"]) == 5 + 2 * 10
+    # Nested-AppVpc over three AZs holds the most: its network, endpoints and routes, with those
+    # that exist only with dualstack (its /56, the IPv6 routes, the gateway's edge table).
+    # CloudFormation allows 500.
     assert max(len(t["Resources"]) for t in templates.values()) <= 120
-    # Room for the S3 URLs publish writes in: 15 stacks x 1,024 characters at the most.
-    assert (large / "CN-GWLB.yml").stat().st_size + 15 * 1024 <= 100_000
+    # Room for the S3 URLs publish writes in: 25 stacks x 1,024 characters at the most.
+    assert (large / "CN-GWLB.yml").stat().st_size + 25 * 1024 <= 100_000
 
 
 def test_routes_of_one_application_vpc_removed_are_caught():
@@ -260,17 +283,9 @@ def test_an_endpoint_on_another_service_is_caught():
     ]
 
 
-def test_application_servers_wait_for_their_inspected_path_and_the_alb_for_the_gateway():
-    body = load_set(COMMITTED / "aws" / SEPARATED)["Nested-AppVpc.yml"]["Resources"]
-    needs = set(body["WebServer2"]["DependsOn"])
-    # Its own table, its AZ's endpoint subnet egress, the public tables' routes to it, its NAT.
-    assert needs >= {
-        "ApplicationSubnet2ToInternetViaGwlbe2",
-        "ApplicationSubnet2ToPublicSubnet1ViaGwlbe1",
-        "EndpointSubnet2ToInternetViaNat2",
-        "PublicSubnet1ToApplicationSubnet2ViaGwlbe1",
-        "NatGateway2",
-    }
-    assert all(n in body for n in needs)
-    assert "EndpointSubnet1ToInternetViaNat1" not in needs
-    assert body["ApplicationLoadBalancer"]["DependsOn"] == ["InternetGatewayAttachment"]
+def test_application_servers_wait_for_their_signal_policy_only_in_their_own_template():
+    """Their inspected path and the gateway are built by the VPC's stack, which the master
+    completes first; inside Nested-AppWeb the servers need only their signal policy."""
+    body = load_set(COMMITTED / "aws" / SEPARATED)["Nested-AppWeb.yml"]["Resources"]
+    assert body["WebServer2"]["DependsOn"] == ["WebSignalPolicy"]
+    assert "DependsOn" not in body["ApplicationLoadBalancer"]
