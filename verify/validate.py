@@ -45,6 +45,7 @@ NOT_FOUND = {
     "igw": "InvalidInternetGatewayID.NotFound",
     "nat": "InvalidNatGatewayID.NotFound",
     "gwlbe": "InvalidVpcEndpointId.NotFound",
+    "security group": "InvalidGroup.NotFound",
 }
 
 
@@ -78,9 +79,14 @@ def _references(net: SetModel) -> list[Refusal]:
         need(igw.label, "vpc", igw.vpc, net.vpcs)
     for host in net.hosts.values():
         need(host.name, "subnet", host.subnet, net.subnets)
+        for group in host.security_groups:
+            need(host.name, "security group", group, net.security_groups)
     for lb in [*net.albs.values(), *net.gwlbs.values()]:
         for subnet in lb.subnets:
             need(lb.name, "subnet", subnet, net.subnets)
+    for alb in net.albs.values():
+        for group in alb.security_groups:
+            need(alb.name, "security group", group, net.security_groups)
     return found
 
 

@@ -104,6 +104,19 @@ def test_a_route_to_an_id_of_nothing_is_not_found():
     ), found
 
 
+def test_a_security_group_that_is_not_one_is_not_found():
+    """The appliances' group turned into another kind of resource (a property test found the
+    lab tracing back on this): their launch template still names it, and EC2 says
+    InvalidGroup.NotFound."""
+    templates = _set()
+    group = _resources(templates, "Nested-Appliances.yml")["ApplianceSecurityGroup"]
+    group["Type"] = "AWS::EC2::PlacementGroup"
+    group["Properties"] = {"Strategy": "spread"}
+    found = _refusals(templates)
+    members = [f for f in found if "InvalidGroup.NotFound" in f]
+    assert [f.split(":")[0] for f in members] == ["ApplianceGroup1", "ApplianceGroup2"], found
+
+
 def test_an_alb_needs_two_zones():
     templates = _set()
     alb = _resources(templates, "Nested-Web.yml")["ApplicationLoadBalancer"]["Properties"]
