@@ -92,10 +92,6 @@ def plan(spec: SetModel) -> Plan:
             node_id, label, subnet, ip, public(subnet) if is_public else None
         )
 
-    def label(ident: str, name: str) -> str:
-        alike = [n for n in (*spec.nats.values(), *spec.albs.values()) if n.name == name]
-        return f"{ident.split('/', 1)[0]}-{name}" if len(alike) > 1 else name
-
     for gwlb in sorted(spec.gwlbs.values(), key=lambda g: g.id):
         for sid in gwlb.subnets:
             add(
@@ -106,12 +102,12 @@ def plan(spec: SetModel) -> Plan:
                 False,
             )
     for nat in sorted(spec.nats.values(), key=lambda n: n.id):
-        add(nat.id, label(nat.id, nat.name), nat.subnet, NAT_OFFSET, True)
+        add(nat.id, nat.label, nat.subnet, NAT_OFFSET, True)
     for alb in sorted(spec.albs.values(), key=lambda a: a.id):
         for sid in alb.subnets:
             add(
                 f"{alb.id}@{sid}",
-                f"{label(alb.id, alb.name)} node {spec.subnets[sid].name}",
+                f"{alb.label} node {spec.subnets[sid].name}",
                 sid,
                 ALB_NODE_OFFSET,
                 True,
