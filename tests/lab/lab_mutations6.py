@@ -53,3 +53,19 @@ def egress_through_egress_only_gateway(directory: Path) -> list[str]:
             changed.append(name)
     _save(path, body)
     return changed
+
+
+def forget_application_vpc_block(directory: Path, number: int) -> str:
+    """The appliances' dual-stack policy without application VPC `number`'s /56, as when they
+    are launched before that VPC has one: to them its workloads' IPv6 is neither internal nor
+    outbound. The text left in the policy's internal list."""
+    path = directory / "Nested-Appliances.yml"
+    body = cfn_yaml.load(path)
+    data = body["Resources"]["ApplianceLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    (choice,) = data["UserData"]["Fn::Base64"]["Fn::Sub"][1]["Ipv6Internal"].values()
+    text, blocks = choice[1]["Fn::Sub"]
+    variable = f"Block{number}"
+    assert blocks.pop(variable) == {"Ref": f"App{number}VpcIpv6Block"}
+    choice[1]["Fn::Sub"][0] = text.replace(f',"${{{variable}}}"', "")
+    _save(path, body)
+    return choice[1]["Fn::Sub"][0]
