@@ -5,7 +5,7 @@ import socket
 import time
 
 from .flows import DENIED, FIN_IDLE, RST_IDLE, TOUCH, Flow, FlowTable, Fragments, flow_key
-from .packet import FIRST, NAMES, NEVER, REASONS, Inner, geneve, inner
+from .packet import FIRST, INNER4, NAMES, NEVER, REASONS, Inner, geneve, inner
 
 # Counters of one worker, published to shared memory; malformed reasons follow these.
 FIELDS = (
@@ -67,8 +67,8 @@ class FlowLog:
         self.lines, self.suppressed, self.unreported = [], 0, 0
 
     def allow(self, now):
-        self.tokens = min(self.rate, self.tokens + (now - self.refilled) * self.rate)
-        self.refilled = now
+        tokens = self.tokens + (now - self.refilled) * self.rate
+        self.tokens, self.refilled = tokens if tokens < self.rate else self.rate, now
         if self.tokens >= 1:
             self.tokens -= 1
             return True
@@ -118,16 +118,16 @@ class Handler:
                 d = bytes(d)
             key = None
             h = 8 + (d[0] & 63) * 4 if n else n
-            if n >= h + 24 and d[h] == 0x45:
-                p = d[h + 9]
-                m, size = FAST.get(p), d[h + 2] << 8 | d[h + 3]
+            if n >= h + 24:
+                ihl, size, fragment, p, ports = INNER4.unpack_from(d, h)
+                m = FAST.get(p) if ihl == 0x45 else None
                 if (
                     m
                     and m <= size <= n - h
-                    and d[h + 6 : h + 8] in UNFRAGMENTED
+                    and fragment in UNFRAGMENTED
                     and (p == 17 or not d[h + 33] & 7)
                 ):
-                    key = d[:h], p, d[h + 12 : h + 24]
+                    key = d[:h], p, ports
                 f = self.fast.get(key)
                 if f and now - f.seen < TOUCH:
                     return True
@@ -183,7 +183,8 @@ class Handler:
                 or "invalid"
             )
         key = flow_key(g.endpoint, i.proto, i.src, i.sport, i.dst, i.dport)
-        f = self.known(key, now)
+        # A flood's packets are all new: a membership test spares them two calls.
+        f = self.known(key, now) if key in self.table.flows else None
         if f:
             if i.flags & 5:  # FIN or RST: a closing flow lives shorter
                 f.idle = min(f.idle, RST_IDLE if i.flags & 4 else FIN_IDLE)

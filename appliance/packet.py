@@ -4,6 +4,7 @@ Both parsers take bytes or a memoryview and return either a result or, for a pac
 malformed, a reason string. The reasons double as metric labels.
 """
 
+import struct
 from collections import namedtuple
 
 # Every way a datagram can be malformed, in the order /metrics lists them. "oversized" means
@@ -34,6 +35,12 @@ AWS = {1: 8, 2: 8, 3: 4}
 # What GWLB sends: no flags, its three options alone and in this order. The first two bytes of
 # the header, then each option's class, type and length, at the offsets the loop would read.
 GWLB = bytes((8, 0, 1, 8, 1, 2, 1, 8, 2, 2, 1, 8, 3, 1))
+# Such a header in one call: those two bytes, the protocol type, then each option's header and
+# data (the VNI and reserved bytes skipped, as the loop skips them).
+HEADER = struct.Struct("!2sH4x4s8s4s8s4s4s")
+# An inner IPv4 header's version and length, total length, flags and offset, protocol, then the
+# addresses and the first 4 transport bytes (TCP and UDP ports), in one call.
+INNER4 = struct.Struct("!BxH2x2sxB2x12s")
 # Transport header bytes needed before the ports (ICMP/ICMPv6: type, code, checksum and the
 # query identifier).
 NEED = {6: 20, 17: 8, 1: 8, 58: 8, 132: 12}
@@ -85,10 +92,12 @@ class Inner:
 
 def geneve(b):
     """A Geneve, or a reason."""
-    v = VERSIONS.get(b[2] << 8 | b[3]) if len(b) > 39 else 0
-    if v and b"".join((b[:2], b[8:12], b[20:24], b[32:36])) == GWLB:  # as the loop would find
-        return Geneve(40, v, bytes(b[12:20]), bytes(b[24:32]), bytes(b[36:40]))
     n = len(b)
+    if n > 39:
+        head, t, o1, e, o2, a, o3, c = HEADER.unpack_from(b)
+        v = VERSIONS.get(t)
+        if v and head + o1 + o2 + o3 == GWLB:  # as the loop would find
+            return Geneve(40, v, e, a, c)
     if n < 8:
         return "geneve_too_short"
     if b[0] >> 6:
