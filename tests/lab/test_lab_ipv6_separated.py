@@ -1,6 +1,8 @@
-"""The lab on a dual-stack separated-vpc set of two application VPCs (root, --no-drill): each
-VPC's IPv6 is inspected through its own endpoints, which needs the appliances to know every
-VPC's /56; a copy whose appliances miss one VPC's block fails that VPC's rows, as AWS would."""
+"""The lab on a dual-stack separated-vpc set of two application VPCs (aws-cn, root, --no-drill):
+endpoints in the application VPCs, GWLB and appliances in the inspection VPC; each VPC's IPv4
+and IPv6 are inspected through its own endpoints, which for IPv6 needs the appliances to know
+every VPC's /56; a copy whose appliances miss one VPC's block fails that VPC's IPv6 rows, as
+AWS would."""
 
 from pathlib import Path
 
@@ -18,9 +20,9 @@ def two_vpcs(tmp_path_factory) -> Path:
     from templates import main
 
     out = tmp_path_factory.mktemp("two-vpcs")
-    argv = ["--architecture", "separated-vpc", "--app-vpcs", "2", "--partition", "aws"]
+    argv = ["--architecture", "separated-vpc", "--app-vpcs", "2", "--partition", "aws-cn"]
     assert main(["--output", str(out), *argv]) == 0
-    return out / "aws" / "separated-vpc"
+    return out / "aws-cn" / "separated-vpc"
 
 
 def _egress6(table: list[dict]) -> list[dict]:
@@ -30,6 +32,13 @@ def _egress6(table: list[dict]) -> list[dict]:
 def test_each_application_vpcs_ipv6_is_inspected_by_its_own_endpoints(capsys, two_vpcs):
     code, table, text = run(capsys, two_vpcs, *DUAL)
     assert code == 0, text
+    assert "(3 VPC, 4 GWLB endpoints, 2 appliances" in text
+    ipv4 = [r for r in table if r["step"] in ("1 egress", "2 ALB", "3 bastion")]
+    assert {r["flow"].split(" -> ")[-1][:4] for r in ipv4 if r["step"] == "2 ALB"} == {
+        "App1",
+        "App2",
+    }
+    assert all(r["result"] == "PASS" for r in ipv4 if r["step"] == "2 ALB")
     egress = _egress6(table)
     # ICMPv6 and HTTPS from each of four web servers, each via its VPC's AZ endpoint both ways.
     assert len(egress) == 8 and all(r["result"] == "PASS" for r in egress)

@@ -13,7 +13,6 @@ from lab_run import REPO, by_result, needs_root, run
 from core import cfn_yaml
 
 SETS = sorted(p.parent for p in (REPO / "output").glob("*/single-vpc/CN-GWLB.yml"))
-SEPARATED = REPO / "output" / "aws" / "separated-vpc"
 pytestmark = needs_root
 
 
@@ -106,19 +105,6 @@ def _drill_rows(directory: Path, table: list[dict]) -> None:
             assert re.search(r"-new \(\d+\)$", flow["appliance"])  # it ended on a new one
             assert ("retransmitted" if kind == "TCP" else "lost") in flow["detail"]
     assert rolled[-1]["result"] == "PASS" and "no TCP flow broke" in rolled[-1]["flow"]
-
-
-@pytest.mark.skipif(not SEPARATED.is_dir(), reason="no committed separated-vpc set")
-def test_separated_set_passes_across_vpcs(capsys):
-    """Endpoints in the application VPC, GWLB and appliances in the inspection VPC."""
-    code, table, text = run(capsys, SEPARATED, "--no-drill")
-    assert code == 0, text
-    assert "(2 VPC, 2 GWLB endpoints, 2 appliances" in text
-    flows = [r for r in table if r["step"] in ("1 egress", "2 ALB", "3 bastion")]
-    assert len(flows) >= 14 and by_result(table, "FAIL") == []
-    assert by_result(flows, "PASS") and all(
-        r["result"] == "PASS" for r in flows if r["step"] == "2 ALB"
-    )
 
 
 def test_without_security_groups_nothing_is_blocked(capsys):
