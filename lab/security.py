@@ -60,43 +60,61 @@ def verdict(
     return ""
 
 
-def _nft_rule(rule: SgRule, way: str, members: Callable[[str], set[str]]) -> str | None:
+# Per IP version: the nftables family, the table, and the ICMP of that version (number, name).
+FAMILY = {4: "ip", 6: "ip6"}
+TABLE = {4: "security_groups", 6: "security_groups6"}
+ICMP = {4: (1, "icmp"), 6: (58, "icmpv6")}
+# AWS's groups never filter IPv6 neighbour discovery.
+NEIGHBOUR_DISCOVERY = "nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert"
+
+
+def _nft_rule(
+    rule: SgRule, way: str, members: Callable[[str], set[str]], version: int
+) -> str | None:
     field = "saddr" if way == "in" else "daddr"
-    if rule.cidr is not None and ipaddress.ip_network(rule.cidr, strict=False).version != 4:
-        return None  # an IPv6 rule: lab.security6's table holds it
+    if rule.cidr is not None and ipaddress.ip_network(rule.cidr, strict=False).version != version:
+        return None  # the other version's table holds it
     if rule.cidr is not None:
         peers = rule.cidr
     elif rule.group is not None and members(rule.group):
         peers = "{ " + ", ".join(sorted(members(rule.group))) + " }"
     else:
         return None  # a rule that names no address admits nothing
-    match = f"ip {field} {peers}"
+    match = f"{FAMILY[version]} {field} {peers}"
+    icmp, icmp_name = ICMP[version]
     if rule.protocol in (6, 17):
         name = NAMES[rule.protocol]
         ports = "" if rule.from_port == -1 else f" {name} dport {rule.from_port}-{rule.to_port}"
         match += f" meta l4proto {name}{ports}"
-    elif rule.protocol == 1:
-        match += " meta l4proto icmp"
+    elif rule.protocol == icmp:
+        match += f" meta l4proto {icmp_name}"
         if rule.from_port != -1:
-            match += f" icmp type {rule.from_port}"
+            match += f" {icmp_name} type {rule.from_port}"
+    elif rule.protocol == 1:
+        return None  # IPv4's ICMP in the IPv6 table: no IPv6 packet carries it
     elif rule.protocol != -1:
         match += f" meta l4proto {rule.protocol}"
     return f"    {match} accept\n"
 
 
-def ruleset(groups: list[SecurityGroup], members: Callable[[str], set[str]]) -> str:
-    """Stateful, like security groups: replies to what was let through always pass."""
+def ruleset(
+    groups: list[SecurityGroup], members: Callable[[str], set[str]], version: int = 4
+) -> str:
+    """Stateful, like security groups: replies to what was let through always pass. One table
+    per IP version; `members` gives a group's addresses of that version."""
+    discovery = f"    icmpv6 type {{ {NEIGHBOUR_DISCOVERY} }} accept\n" if version == 6 else ""
     chains = []
     for way, hook, dev in (("in", "input", "iifname"), ("out", "output", "oifname")):
         rules = [
-            _nft_rule(r, way, members)
+            _nft_rule(r, way, members, version)
             for g in groups
             for r in (g.ingress if way == "in" else g.egress)
         ]
         chains.append(
             f"  chain {hook}_filter {{\n    type filter hook {hook} priority 0; policy drop;\n"
             f'    ct state established,related accept\n    {dev} "lo" accept\n'
+            + discovery
             + "".join(r for r in rules if r)
             + "  }\n"
         )
-    return "table ip security_groups {\n" + "".join(chains) + "}\n"
+    return f"table {FAMILY[version]} {TABLE[version]} {{\n" + "".join(chains) + "}\n"

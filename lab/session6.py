@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from lab import addresses6, network6, security6
+from lab import addresses6, network6, security
 from lab.addresses6 import SERVER_IP6, Plan6
 from lab.alb import AlbNode
 from lab.hosts import wait_for
@@ -42,8 +42,10 @@ def security_groups(session) -> None:
     if session.plan6 is None or not session.security_groups:
         return
     for node_id, groups in session.filters.grouped().items():
-        rules = security6.ruleset(
-            [session.model.security_groups[g] for g in groups], lambda g: members6(session, g)
+        rules = security.ruleset(
+            [session.model.security_groups[g] for g in groups],
+            lambda g: members6(session, g),
+            version=6,
         )
         nft(session.lab.node_ns[node_id], rules)
 
